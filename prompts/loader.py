@@ -1,0 +1,145 @@
+"""Prompt templates: YAML data files with a Jinja ``system`` and/or ``user`` part.
+
+Shipped templates live in ``qwen_router/prompts/templates``; a directory given by the
+user (profile ``templates_dir`` or the ``template_dirs`` argument) overrides them by name.
+Rendering uses a sandboxed Jinja environment; user text is only ever a variable.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from qwen_router.errors import ConfigError
+from qwen_router.types import Message, TextPart
+
+__all__ = ["PromptTemplate", "list_templates", "load_template", "render"]
+
+_ENV = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=False)
+
+LANGUAGE_NAMES = {
+    "ar": "Arabic", "bn": "Bengali", "de": "German", "el": "Greek", "en": "English",
+    "es": "Spanish", "fr": "French", "hi": "Hindi", "it": "Italian", "ja": "Japanese",
+    "ko": "Korean", "nl": "Dutch", "pl": "Polish", "pt": "Portuguese", "ro": "Romanian",
+    "ru": "Russian", "sw": "Swahili", "te": "Telugu", "th": "Thai", "tr": "Turkish",
+    "uk": "Ukrainian", "vi": "Vietnamese", "zh": "Chinese", "id": "Indonesian",
+    "fa": "Persian", "he": "Hebrew", "sv": "Swedish", "cs": "Czech", "ta": "Tamil",
+}  # fmt: skip
+
+
+class PromptTemplate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = ""
+    description: str = ""
+    system: str | None = None
+    user: str | None = None
+    source: str = ""
+
+    def render(self, messages: Sequence[Message], **variables: Any) -> list[Message]:
+        """Apply this template to a conversation.
+
+        The template's system text goes first (a caller's own system message follows
+        it in the same system turn); ``user`` wraps the last user message's text,
+        available to the template as ``text``.
+
+        Raises:
+            ConfigError: the template uses a variable that was not given.
+        """
+        last_user = next((m for m in reversed(messages) if m.role == "user"), None)
+        lang = variables.get("lang")
+        context = {
+            "lang": lang,
+            "lang_name": LANGUAGE_NAMES.get(lang or "", lang or ""),
+            "language": None,
+            "text": last_user.text if last_user else "",
+            **variables,
+        }
+        own_system = [m.text for m in messages if m.role == "system" and m.text]
+        out: list[Message] = []
+        system_parts = ([self._fill(self.system, context)] if self.system else []) + own_system
+        if system_parts:
+            out.append(Message(role="system", content="\n\n".join(system_parts)))
+        for message in messages:
+            if message.role == "system":
+                continue
+            if message is last_user and self.user:
+                wrapped = self._fill(self.user, context)
+                out.append(_replace_text(message, wrapped))
+            else:
+                out.append(message)
+        return out
+
+    def _fill(self, text: str, context: dict[str, Any]) -> str:
+        try:
+            return _ENV.from_string(text).render(**context).strip()
+        except TemplateError as exc:
+            raise ConfigError(f"template {self.name!r} ({self.source}): {exc}") from None
+
+
+def _replace_text(message: Message, text: str) -> Message:
+    if isinstance(message.content, str):
+        return message.model_copy(update={"content": text})
+    images = [p for p in message.content if not isinstance(p, TextPart)]
+    return message.model_copy(update={"content": [TextPart(text=text), *images]})
+
+
+def _shipped_dir() -> Any:
+    return importlib.resources.files("qwen_router.prompts") / "templates"
+
+
+@functools.lru_cache(maxsize=256)
+def _load_file(text: str, name: str, source: str) -> PromptTemplate:
+    try:
+        data = yaml.safe_load(text) or {}
+        return PromptTemplate.model_validate({**data, "name": name, "source": source})
+    except (yaml.YAMLError, ValidationError, TypeError) as exc:
+        first = str(exc).splitlines()
+        raise ConfigError(f"template {source}: {' '.join(first[:3])}") from None
+
+
+def load_template(name: str, template_dirs: Sequence[str | Path] = ()) -> PromptTemplate:
+    """Find ``name`` in the user's directories first, then in the shipped templates.
+
+    Raises:
+        ConfigError: no such template, or it is malformed.
+    """
+    for directory in template_dirs:
+        for suffix in (".yaml", ".yml"):
+            path = Path(directory).expanduser() / f"{name}{suffix}"
+            if path.is_file():
+                return _load_file(path.read_text(encoding="utf-8"), name, str(path))
+    resource = _shipped_dir() / f"{name}.yaml"
+    if resource.is_file():
+        return _load_file(resource.read_text(encoding="utf-8"), name, f"{name}.yaml (shipped)")
+    raise ConfigError(
+        f"unknown prompt template {name!r}",
+        hint=f"templates: {', '.join(list_templates(template_dirs))}",
+    )
+
+
+def list_templates(template_dirs: Sequence[str | Path] = ()) -> list[str]:
+    names = {p.name[:-5] for p in _shipped_dir().iterdir() if p.name.endswith(".yaml")}
+    for directory in template_dirs:
+        d = Path(directory).expanduser()
+        if d.is_dir():
+            names |= {p.stem for p in d.iterdir() if p.suffix in (".yaml", ".yml")}
+    return sorted(names)
+
+
+def render(
+    name: str,
+    messages: Sequence[Message],
+    *,
+    template_dirs: Sequence[str | Path] = (),
+    **variables: Any,
+) -> list[Message]:
+    """Load template ``name`` and apply it to ``messages``."""
+    return load_template(name, template_dirs).render(messages, **variables)

@@ -1,0 +1,213 @@
+"""Profiles: which model serves which route, and how. YAML files validated by pydantic.
+
+A profile is data only. It names backends and templates; it never holds live clients.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import ConfigError
+from .types import GenerationParams, ThinkingMode
+
+__all__ = [
+    "ClassifierConfig",
+    "ModelSpec",
+    "PolicyConfig",
+    "Profile",
+    "RetryConfig",
+    "RouteSpec",
+    "ThinkingConfig",
+    "list_profiles",
+    "load_profile",
+    "parse_model_spec",
+]
+
+KNOWN_BACKENDS = ("hf", "gguf", "ollama", "openai", "llamacpp", "fake")
+
+
+class ModelSpec(BaseModel):
+    """``BACKEND:MODEL`` — e.g. ``hf:Qwen/Qwen2.5-7B-Instruct``, ``ollama:qwen3:8b``."""
+
+    model_config = ConfigDict(frozen=True)
+    backend: str
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.backend}:{self.name}"
+
+
+def parse_model_spec(spec: str) -> ModelSpec:
+    """Parse ``BACKEND:MODEL``; only the first colon separates (Ollama tags keep theirs).
+
+    Raises:
+        ConfigError: no backend prefix, or an unknown backend.
+    """
+    backend, sep, name = spec.partition(":")
+    if not sep or not name.strip():
+        raise ConfigError(
+            f"model spec {spec!r} must look like BACKEND:MODEL",
+            hint=f"backends: {', '.join(KNOWN_BACKENDS)}",
+        )
+    backend = backend.strip().lower()
+    if backend not in KNOWN_BACKENDS:
+        raise ConfigError(
+            f"unknown backend {backend!r} in model spec {spec!r}",
+            hint=f"expected one of: {', '.join(KNOWN_BACKENDS)}",
+        )
+    return ModelSpec(backend=backend, name=name.strip())
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ThinkingConfig(_Strict):
+    mode: ThinkingMode = "off"
+    budget: int | None = Field(default=None, ge=0)
+
+
+class RouteSpec(_Strict):
+    model: str
+    template: str | None = None
+    description: str = ""
+    utterances: list[str] = Field(default_factory=list)
+    thinking: ThinkingConfig = Field(default_factory=ThinkingConfig)
+    verifiers: list[str] = Field(default_factory=list)
+    max_repairs: int = Field(default=1, ge=0, le=5)
+    fallbacks: list[str] = Field(default_factory=list)
+    params: GenerationParams = Field(default_factory=GenerationParams)
+
+    @model_validator(mode="after")
+    def _check_specs(self) -> RouteSpec:
+        for spec in [self.model, *self.fallbacks]:
+            try:
+                parse_model_spec(spec)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+        return self
+
+
+class ClassifierConfig(BaseModel):
+    """Thresholds for the classifier cascade. Extra keys go to the stages that use them."""
+
+    model_config = ConfigDict(extra="allow")
+    min_confidence: float = Field(default=0.5, ge=0, le=1)
+
+
+class PolicyConfig(_Strict):
+    """How a multi-label decision becomes one route."""
+
+    math_languages: list[str] = Field(default_factory=lambda: ["en", "zh"])
+    non_english_math_route: str = "multilingual"
+    non_english_math_template: str = "math"
+
+
+class RetryConfig(_Strict):
+    max_retries: int = Field(default=2, ge=0)
+    backoff_s: float = Field(default=0.25, ge=0)
+    backoff_max_s: float = Field(default=4.0, ge=0)
+    cooldown_s: float = Field(default=30.0, ge=0)
+    failures_before_cooldown: int = Field(default=3, ge=1)
+    timeout_s: float | None = Field(default=300.0, gt=0)
+
+
+class Profile(_Strict):
+    name: str
+    description: str = ""
+    routes: dict[str, RouteSpec]
+    backends: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    retry: RetryConfig = Field(default_factory=RetryConfig)
+    templates_dir: str | None = None
+    source: str | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _check_routes(self) -> Profile:
+        if "general" not in self.routes:
+            raise ValueError("routes must include 'general' (the fallback route)")
+        if self.policy.non_english_math_route not in self.routes:
+            raise ValueError(
+                f"policy.non_english_math_route {self.policy.non_english_math_route!r} "
+                "is not a route of this profile"
+            )
+        return self
+
+    def route(self, name: str) -> RouteSpec:
+        """The spec for ``name``.
+
+        Raises:
+            ConfigError: the profile has no such route.
+        """
+        try:
+            return self.routes[name]
+        except KeyError:
+            raise ConfigError(
+                f"unknown route {name!r} in profile {self.name!r}",
+                hint=f"routes: {', '.join(self.routes)}",
+            ) from None
+
+    def with_route_model(self, route: str, spec: str) -> Profile:
+        """A copy whose ``route`` is served by ``spec``."""
+        parse_model_spec(spec)
+        routes = dict(self.routes)
+        routes[route] = self.route(route).model_copy(update={"model": spec})
+        return self.model_copy(update={"routes": routes})
+
+
+def _builtin_dir() -> Any:
+    return importlib.resources.files("qwen_router") / "profile_data"
+
+
+def list_profiles() -> list[str]:
+    """Names of the profiles shipped with the package."""
+    return sorted(
+        p.name.removesuffix(".yaml") for p in _builtin_dir().iterdir() if p.name.endswith(".yaml")
+    )
+
+
+def load_profile(profile: str | Path | Profile | None = None) -> Profile:
+    """Load a shipped profile by name, or a YAML file by path. ``None`` means ``local``.
+
+    Raises:
+        ConfigError: the file is missing, not YAML, or fails validation; the message
+            names the file, the field and what was expected.
+    """
+    if isinstance(profile, Profile):
+        return profile
+    name = str(profile) if profile is not None else "local"
+    path = Path(name).expanduser()
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        if not path.is_file():
+            raise ConfigError(f"profile file not found: {path}")
+        return _parse(path.read_text(encoding="utf-8"), str(path))
+    resource = _builtin_dir() / f"{name}.yaml"
+    if not resource.is_file():
+        raise ConfigError(
+            f"unknown profile {name!r}", hint=f"shipped profiles: {', '.join(list_profiles())}"
+        )
+    return _parse(resource.read_text(encoding="utf-8"), f"{name}.yaml (shipped)")
+
+
+def _parse(text: str, source: str) -> Profile:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: not valid YAML: {exc}".splitlines()[0]) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: a profile must be a YAML mapping")
+    try:
+        profile = Profile.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        extra = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        raise ConfigError(f"{source}: field {field!r}: {err['msg']}{extra}") from None
+    profile.source = source
+    return profile

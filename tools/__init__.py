@@ -1,0 +1,3 @@
+"""Tool nodes: answer verifiers and the thinking-budget controller."""
+
+__all__: list[str] = []
