@@ -11,9 +11,11 @@ model followed by its fallbacks. For each candidate, in order:
   retried after ``backoff_s * 2**(n-1)`` seconds (capped at ``backoff_max_s``) up to
   ``max_retries`` times, unless the candidate just entered cooldown; then the next
   candidate is tried.
-* **ModelNotFound** moves to the next candidate without retrying (or is raised when
-  there is none). A backend that cannot be built (extra not installed) likewise.
-* any other error (a bad request, bad input, config) is raised at once.
+* a request the backend refused (``BackendResponseError`` with a 4xx status), bad
+  input and config errors are raised at once: another model would refuse them too.
+* any other failure (``ModelNotFound``, a backend that cannot be built, a retryable
+  failure out of retries, a runtime crash) moves to the next candidate without
+  further retries, or is raised when there is none.
 * a failure after the first chunk was yielded is raised: a partial answer is never
   completed by another model.
 
@@ -27,12 +29,23 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Generator,
+    Iterator,
+    Sequence,
+)
 from dataclasses import dataclass, field
 
 from pydantic import BaseModel
-
-from qwen_router.errors import BackendError, BackendUnavailable, ModelNotFound, RouterError
+from qwen_router.errors import (
+    BackendError,
+    BackendResponseError,
+    BackendUnavailable,
+    RouterError,
+)
 from qwen_router.profiles import ModelSpec, RetryConfig
 
 from .base import Backend, Chunk, GenerateRequest
@@ -53,7 +66,9 @@ class Attempt(BaseModel):
     attempt: int = 1  # 1 for the first try of this candidate, 2 for its first retry...
     retryable: bool | None = None
     backoff_s: float | None = None  # the wait before the next try of this candidate
-    cooldown_s: float | None = None  # cooldown entered by this failure, or left when skipped
+    cooldown_s: float | None = (
+        None  # cooldown entered by this failure, or left when skipped
+    )
 
 
 RequestFactory = Callable[[ModelSpec, Backend], GenerateRequest]
@@ -70,7 +85,10 @@ class _Health:
 
 
 class CooldownBook:
-    """Consecutive failures and cooldown deadlines per ``backend:model``; thread-safe."""
+    """Consecutive failures and cooldown deadlines per ``backend:model``.
+
+    Thread-safe; shared by every request of one Dispatcher.
+    """
 
     def __init__(self, retry: RetryConfig, clock: Clock = time.monotonic) -> None:
         self.retry = retry
@@ -89,7 +107,10 @@ class CooldownBook:
         with self._lock:
             health = self._state.setdefault(key, _Health())
             health.failures += 1
-            if health.failures < self.retry.failures_before_cooldown or not self.retry.cooldown_s:
+            if (
+                health.failures < self.retry.failures_before_cooldown
+                or not self.retry.cooldown_s
+            ):
                 return None
             health.until = self.clock() + self.retry.cooldown_s
             return self.retry.cooldown_s
@@ -123,8 +144,8 @@ class _Plan:
     last: RouterError | None = None
     skipped: dict[str, float] = field(default_factory=dict)
 
-    def tries(self) -> Iterator[tuple[ModelSpec, int]]:
-        """``(spec, try number)`` in order; the loop sends ``True`` to retry the spec."""
+    def tries(self) -> Generator[tuple[ModelSpec, int], bool, None]:
+        """``(spec, try number)`` in order; the loop sends ``True`` to retry."""
         for spec in self.candidates:
             key = str(spec)
             left = self.book.remaining(key)
@@ -141,8 +162,14 @@ class _Plan:
         self.attempts.append(_record(spec, number, start))
 
     def failure(
-        self, spec: ModelSpec, number: int, start: float, exc: RouterError, *, started: bool,
-        has_next: bool, building: bool = False,
+        self,
+        spec: ModelSpec,
+        number: int,
+        start: float,
+        exc: RouterError,
+        *,
+        started: bool,
+        building: bool = False,
     ) -> float | None:
         """Record the failure; return the backoff before retrying ``spec``, ``None`` to
         move on.
@@ -155,22 +182,26 @@ class _Plan:
         backoff = None
         if retryable and not started and not building and cooldown is None:
             if number <= self.retry.max_retries:
-                backoff = min(self.retry.backoff_s * 2 ** (number - 1), self.retry.backoff_max_s)
-        self.attempts.append(_record(spec, number, start, exc, retryable, backoff, cooldown))
+                backoff = min(
+                    self.retry.backoff_s * 2 ** (number - 1), self.retry.backoff_max_s
+                )
+        self.attempts.append(
+            _record(spec, number, start, exc, retryable, backoff, cooldown)
+        )
         self.last = exc
-        if started or not isinstance(exc, BackendError):
+        if started or not isinstance(exc, BackendError) or _rejected(exc):
             raise exc
-        if isinstance(exc, ModelNotFound) or building:
-            if not has_next:
-                raise exc
-            return None
-        if not retryable:
+        if backoff is not None:
+            return backoff
+        if spec == self.candidates[-1]:  # no fallback left
             raise exc
-        return backoff
+        return None
 
     def exhausted(self) -> RouterError:
         if self.last is not None:
             return self.last
+        if not self.skipped:
+            return BackendUnavailable("no model to send the request to (no candidates)")
         names = ", ".join(f"{k} ({v:.0f}s left)" for k, v in self.skipped.items())
         return BackendUnavailable(
             f"every candidate is cooling down after repeated failures: {names}",
@@ -234,9 +265,13 @@ class Dispatcher:
                     started = True
                     yield spec, chunk
             except RouterError as exc:
-                has_next = spec is not plan.candidates[-1]
                 backoff = plan.failure(
-                    spec, number, start, exc, started=started, has_next=has_next, building=building
+                    spec,
+                    number,
+                    start,
+                    exc,
+                    started=started,
+                    building=building,
                 )
                 if backoff is not None and backoff > 0:
                     self._sleep(backoff)
@@ -270,13 +305,19 @@ class Dispatcher:
                 backend = self._get_backend(spec.backend)
                 request = make_request(spec, backend)
                 building = False
-                async for chunk in run(backend, request) if run else backend.astream(request):
+                async for chunk in (
+                    run(backend, request) if run else backend.astream(request)
+                ):
                     started = True
                     yield spec, chunk
             except RouterError as exc:
-                has_next = spec is not plan.candidates[-1]
                 backoff = plan.failure(
-                    spec, number, start, exc, started=started, has_next=has_next, building=building
+                    spec,
+                    number,
+                    start,
+                    exc,
+                    started=started,
+                    building=building,
                 )
                 if backoff is not None and backoff > 0:
                     await self._asleep(backoff)
@@ -287,11 +328,17 @@ class Dispatcher:
         raise plan.exhausted()
 
 
+def _rejected(exc: BackendError) -> bool:
+    """The request itself was refused (a 4xx): another model would refuse it too."""
+    return isinstance(exc, BackendResponseError) and not exc.retryable
+
+
 def _advance(
-    tries: Iterator[tuple[ModelSpec, int]], again: bool
+    tries: Generator[tuple[ModelSpec, int], bool, None], again: bool
 ) -> tuple[ModelSpec, int] | None:
+    """The next ``(spec, try number)``: the same spec again when ``again``."""
     try:
-        return tries.send(again)  # type: ignore[attr-defined,no-any-return]
+        return tries.send(again)
     except StopIteration:
         return None
 

@@ -11,10 +11,11 @@ import threading
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from qwen_router.errors import BackendError, ConfigError
+from qwen_router.errors import BackendError, ConfigError, InputError
 from qwen_router.types import GenerationParams, Message
 
 from .base import BaseBackend, Capabilities, GenerateRequest, Health, RawDelta
+from .hf_batching import BatchOptions, stream_batched
 from .hf_loading import LoadedModel, load_model, weights_present
 
 __all__ = ["HFBackend"]
@@ -27,11 +28,14 @@ class HFBackend(BaseBackend):
 
     Options (profile ``backends.hf`` / ``backends.gguf``): ``device`` (auto, cpu,
     cuda[:N]), ``dtype`` (auto, float32, float16, bfloat16), ``quantization``
-    (8bit / 4bit, CUDA + bitsandbytes only), ``trust_remote_code``.
+    (8bit / 4bit, CUDA + bitsandbytes only), ``trust_remote_code``, ``batching``
+    (concurrent requests to one model share padded batches, see ``hf_batching``)
+    with ``batch_window_ms`` and ``max_batch_size``; ``min_pixels`` / ``max_pixels``
+    (image sizing for Qwen-VL models, see ``hf_vision``).
     """
 
     name: ClassVar[str] = "hf"
-    capabilities = Capabilities(thinking=True, raw_continuation=True, streaming=True)
+    capabilities = Capabilities(vision=True, thinking=True, raw_continuation=True, streaming=True)
 
     def __init__(
         self,
@@ -41,6 +45,11 @@ class HFBackend(BaseBackend):
         dtype: str = "auto",
         quantization: str | None = None,
         trust_remote_code: bool = False,
+        batching: bool = False,
+        batch_window_ms: float = 15.0,
+        max_batch_size: int = 8,
+        min_pixels: int | None = None,
+        max_pixels: int | None = None,
     ) -> None:
         if kind not in ("hf", "gguf"):
             raise ConfigError(f"HFBackend kind must be 'hf' or 'gguf', not {kind!r}")
@@ -52,6 +61,11 @@ class HFBackend(BaseBackend):
             "quantization": quantization,
             "trust_remote_code": trust_remote_code,
         }
+        self.vision_options = {"min_pixels": min_pixels, "max_pixels": max_pixels}
+        self.batching: BatchOptions | None = None
+        if batching:
+            self.batching = BatchOptions(window_ms=batch_window_ms, max_batch_size=max_batch_size)
+            self.capabilities = self.capabilities.model_copy(update={"batching": True})
 
     def load(self, model: str) -> LoadedModel:
         """Load ``model`` now (it is shared by every route and router in the process)."""
@@ -78,13 +92,31 @@ class HFBackend(BaseBackend):
     # --- generation ---------------------------------------------------------------
     def _raw_stream(self, request: GenerateRequest) -> Iterator[RawDelta]:
         loaded = self.load(request.model)
+        if loaded.processor is not None or any(m.images for m in request.messages):
+            yield from self._raw_stream_vision(loaded, request)
+            return
         prompt = _apply_template(loaded, request.messages, request.thinking)
-        yield from _generate(loaded, prompt, request.params)
+        yield from self._run(loaded, prompt, request.params)
+
+    def _raw_stream_vision(self, loaded: LoadedModel, request: GenerateRequest) -> Iterator[RawDelta]:
+        if loaded.processor is None:
+            raise InputError(
+                f"model {request.model} is text-only and cannot read the images in this request",
+                hint="serve the vision route with a Qwen2.5-VL / Qwen2-VL model",
+            )
+        from .hf_vision import VisionOptions, stream_vision
+
+        yield from stream_vision(loaded, request, VisionOptions(**self.vision_options))
 
     def _raw_stream_prompt(
         self, model: str, prompt: str, params: GenerationParams
     ) -> Iterator[RawDelta]:
-        yield from _generate(self.load(model), prompt, params)
+        yield from self._run(self.load(model), prompt, params)
+
+    def _run(self, loaded: LoadedModel, prompt: str, params: GenerationParams) -> Iterator[RawDelta]:
+        if self.batching is None:
+            return _generate(loaded, prompt, params)
+        return stream_batched(loaded, prompt, params, self.batching)
 
 
 def _plain(messages: list[Message]) -> list[dict[str, str]]:

@@ -31,6 +31,7 @@ class LoadedModel:
     load_ms: float
     load_reported: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
+    processor: Any = None  # set for vision-language models (see hf_vision)
 
 
 _STORE: dict[tuple[str, ...], LoadedModel] = {}
@@ -195,10 +196,24 @@ def load_model(
         if key in _STORE:
             return _STORE[key]
         start = time.perf_counter()
+        quant = _quantization_config(quantization, resolved_device)
         source = _resolve_folder(kind, name)
+        if kind == "hf":
+            from .hf_vision import is_vision_model, load_vision_model
+
+            if is_vision_model(source, trust_remote_code=trust_remote_code):
+                _STORE[key] = load_vision_model(
+                    name,
+                    source,
+                    device=resolved_device,
+                    dtype=torch_dtype,
+                    quantization_config=_quantization_config(quantization, resolved_device),
+                    trust_remote_code=trust_remote_code,
+                    start=start,
+                )
+                return _STORE[key]
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        quant = _quantization_config(quantization, resolved_device)
         try:
             tokenizer = AutoTokenizer.from_pretrained(source, trust_remote_code=trust_remote_code)
             model = AutoModelForCausalLM.from_pretrained(

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import httpx
 import ollama
 import pydantic
-
 from qwen_router.errors import (
     BackendResponseError,
     BackendTimeout,
@@ -28,7 +27,13 @@ from qwen_router.errors import (
     RouterError,
 )
 
-__all__ = ["ERROR_TABLE", "ErrorContext", "ThinkingUnsupported", "map_errors", "translate"]
+__all__ = [
+    "ERROR_TABLE",
+    "ErrorContext",
+    "ThinkingUnsupported",
+    "map_errors",
+    "translate",
+]
 
 _NAME = "ollama"
 _THINK_RE = re.compile(r"does not support thinking")
@@ -41,7 +46,7 @@ class ThinkingUnsupported(BackendResponseError):
 
 @dataclass
 class ErrorContext:
-    """What the messages need: where we talked to, which model, how far the stream got."""
+    """What messages need: the host, the model, how far the stream got."""
 
     host: str
     model: str | None = None
@@ -61,7 +66,11 @@ def _unavailable(exc: BaseException, ctx: ErrorContext) -> RouterError:
 
 
 def _lost(exc: BaseException, ctx: ErrorContext) -> RouterError:
-    where = f" after {ctx.chunks} chunks; the partial answer was discarded" if ctx.chunks else ""
+    where = (
+        f" after {ctx.chunks} chunks; the partial answer was discarded"
+        if ctx.chunks
+        else ""
+    )
     return BackendUnavailable(
         f"connection to Ollama at {ctx.host} was lost{where}: {exc}",
         backend=_NAME,
@@ -80,7 +89,9 @@ def _timeout(exc: BaseException, ctx: ErrorContext) -> RouterError:
 
 
 def _bad_host(exc: BaseException, ctx: ErrorContext) -> RouterError:
-    return ConfigError(f"bad Ollama host {ctx.host!r}: {exc}", hint="e.g. http://127.0.0.1:11434")
+    return ConfigError(
+        f"bad Ollama host {ctx.host!r}: {exc}", hint="e.g. http://127.0.0.1:11434"
+    )
 
 
 def _protocol(exc: BaseException, ctx: ErrorContext) -> RouterError:
@@ -157,14 +168,20 @@ ERROR_TABLE: tuple[tuple[type[BaseException], Mapper], ...] = (
     (httpx.ProtocolError, _protocol),
     (httpx.TransportError, _lost),
     (httpx.HTTPStatusError, _http_status),
-    (httpx.HTTPError, _protocol),  # LocalProtocolError, DecodingError, TooManyRedirects, ...
+    (
+        httpx.HTTPError,
+        _protocol,
+    ),  # LocalProtocolError, DecodingError, TooManyRedirects, ...
     (httpx.StreamError, _protocol),
     (httpx.CookieConflict, _protocol),
     (ConnectionRefusedError, _unavailable),
     (ConnectionError, _unavailable),  # what the client raises for a refused connection
     (TimeoutError, _timeout),
     (json.JSONDecodeError, _protocol),  # a broken NDJSON line
-    (pydantic.ValidationError, _protocol),  # a reply that does not fit the response model
+    (
+        pydantic.ValidationError,
+        _protocol,
+    ),  # a reply that does not fit the response model
     (ValueError, _bad_image),  # ollama.Image: not a file and not base64
 )
 _CAUGHT = tuple(cls for cls, _ in ERROR_TABLE)

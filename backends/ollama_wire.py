@@ -1,14 +1,15 @@
-"""Pure conversions between qwen-router's types and Ollama's wire shapes.
+"""Pure conversions between qwen-router's types and Ollama's wire shapes, and the
+assembly of Ollama's replies into chunks.
 
 No I/O here: the sync and async paths of :mod:`qwen_router.backends.ollama` share
-every request builder and response reader, and differ only in the client call.
+every request builder, response reader and assembler, and differ only in the call.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,15 @@ from typing import Any
 from qwen_router.errors import ImageError
 from qwen_router.types import GenerationParams, ImagePart, Message, Usage
 
-from .base import GenerateResult, RawDelta
+from .base import Chunk, GenerateResult, RawDelta, _Accumulator
 
 __all__ = [
     "ServerStats",
+    "acollect",
+    "collect",
+    "display_host",
+    "is_installed",
+    "last_result",
     "format_from",
     "image_b64",
     "options_from",
@@ -45,7 +51,8 @@ def image_b64(value: Any) -> str:
     text = value.strip()
     if text.startswith(("http://", "https://")):
         raise ImageError(
-            "Ollama does not fetch image URLs", hint="download the image and pass its bytes"
+            "Ollama does not fetch image URLs",
+            hint="download the image and pass its bytes",
         )
     if text.startswith("data:"):
         header, _, payload = text.partition(",")
@@ -93,7 +100,7 @@ def to_ollama_messages(messages: list[Message]) -> list[dict[str, Any]]:
 def options_from(
     params: GenerationParams, defaults: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """Ollama ``options`` from sampling parameters, over the profile's default options."""
+    """Ollama ``options`` from sampling parameters, over the profile's defaults."""
     options: dict[str, Any] = dict(defaults or {})
     mapped = {
         "num_predict": params.max_tokens,
@@ -109,7 +116,9 @@ def options_from(
     return options
 
 
-def format_from(response_format: Mapping[str, Any] | None) -> str | dict[str, Any] | None:
+def format_from(
+    response_format: Mapping[str, Any] | None,
+) -> str | dict[str, Any] | None:
     """Ollama ``format``: a JSON schema, ``"json"``, or nothing.
 
     Accepts a bare JSON schema, or OpenAI's ``{"type": "json_object"}`` /
@@ -120,7 +129,9 @@ def format_from(response_format: Mapping[str, Any] | None) -> str | dict[str, An
     kind = response_format.get("type")
     if kind == "json_object":
         return "json"
-    if kind == "json_schema" and isinstance(response_format.get("json_schema"), Mapping):
+    if kind == "json_schema" and isinstance(
+        response_format.get("json_schema"), Mapping
+    ):
         schema = response_format["json_schema"].get("schema")
         return dict(schema) if isinstance(schema, Mapping) else "json"
     if kind == "text":
@@ -163,7 +174,9 @@ def read_part(part: Any, stats: ServerStats) -> RawDelta:
         )
     if part.load_duration is not None:
         stats.load_ms = part.load_duration / _NS_PER_MS
-    evals = [d for d in (part.prompt_eval_duration, part.eval_duration) if d is not None]
+    evals = [
+        d for d in (part.prompt_eval_duration, part.eval_duration) if d is not None
+    ]
     if evals:
         stats.generate_ms = sum(evals) / _NS_PER_MS
     return RawDelta(  # the counters below replace any per-chunk estimate
@@ -178,3 +191,62 @@ def _finish(reason: str | None) -> str:
     if reason in (None, "", "stop", "unload"):
         return "stop"
     return reason
+
+
+def collect(
+    backend: str,
+    model: str,
+    deltas: Iterable[RawDelta],
+    stats: ServerStats,
+    *,
+    in_thinking: bool = False,
+) -> Iterator[Chunk]:
+    """Chunks from deltas (thinking split by the shared accumulator); the final
+    chunk's result carries the server's own load / generation times."""
+    acc = _Accumulator(backend, model, in_thinking=in_thinking)
+    for delta in deltas:
+        if (chunk := acc.add(delta)) is not None:
+            yield chunk
+    yield _with_stats(acc.finish(), stats)
+
+
+async def acollect(
+    backend: str,
+    model: str,
+    deltas: AsyncIterator[RawDelta],
+    stats: ServerStats,
+    *,
+    in_thinking: bool = False,
+) -> AsyncIterator[Chunk]:
+    """Async twin of :func:`collect`."""
+    acc = _Accumulator(backend, model, in_thinking=in_thinking)
+    async for delta in deltas:
+        if (chunk := acc.add(delta)) is not None:
+            yield chunk
+    yield _with_stats(acc.finish(), stats)
+
+
+def _with_stats(final: Chunk, stats: ServerStats) -> Chunk:
+    assert final.result is not None
+    return final.model_copy(update={"result": stats.apply(final.result)})
+
+
+def last_result(chunks: Iterator[Chunk]) -> GenerateResult:
+    """The result on the final chunk (consuming ``chunks``)."""
+    result = None
+    for chunk in chunks:
+        result = chunk.result if chunk.done else result
+    assert result is not None, "an Ollama reply must end with a done chunk"
+    return result
+
+
+def is_installed(model: str, names: list[str]) -> bool:
+    """Whether ``model`` is in ``/api/tags`` (a bare name means ``:latest``)."""
+    wanted = {model} if ":" in model else {model, f"{model}:latest"}
+    return any(name in wanted for name in names)
+
+
+def display_host(host: str) -> str:
+    """The host as a URL for messages (the client resolves the default port itself)."""
+    host = host.strip().rstrip("/")
+    return host if "://" in host else f"http://{host}"

@@ -11,7 +11,7 @@ from qwen_router.errors import BackendUnavailable, ConfigError
 
 from .base import Backend
 
-__all__ = ["BACKENDS", "BackendPool", "create_backend"]
+__all__ = ["BACKENDS", "BackendPool", "backend_installed", "create_backend"]
 
 # spec prefix -> ("module:Class", constructor defaults, pip extra)
 BACKENDS: dict[str, tuple[str, dict[str, Any], str]] = {
@@ -22,6 +22,23 @@ BACKENDS: dict[str, tuple[str, dict[str, Any], str]] = {
     "llamacpp": ("qwen_router.backends.llamacpp:LlamaCppBackend", {}, "llamacpp"),
     "fake": ("qwen_router.backends.fake:FakeBackend", {}, ""),
 }
+
+
+# backend -> modules it cannot run without (probed with find_spec, never imported)
+_REQUIRES: dict[str, tuple[str, ...]] = {
+    "hf": ("torch", "transformers"),
+    "gguf": ("torch", "transformers"),
+    "llamacpp": ("llama_cpp",),
+}
+
+
+def backend_installed(name: str) -> bool:
+    """Whether backend ``name``'s runtime is importable here (no import happens)."""
+    import importlib.util
+
+    return name in BACKENDS and all(
+        importlib.util.find_spec(module) is not None for module in _REQUIRES.get(name, ())
+    )
 
 
 def create_backend(name: str, options: Mapping[str, Any] | None = None) -> Backend:

@@ -271,6 +271,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--api-keys-file", help="file with one bearer token per line")
     serve.add_argument("--preload", action="store_true", help="load every route's model at start-up")
+    serve.add_argument("--rate-limit-rpm", type=int, help="requests per minute per API key")
+    serve.add_argument("--rate-limit-tpm", type=int, help="tokens per minute per API key")
+    serve.add_argument("--max-body-bytes", type=int, help="largest request body accepted")
+    serve.add_argument("--concurrency", type=int, help="requests run at once per backend")
+    serve.add_argument("--queue-timeout", type=float, help="seconds to wait for a backend slot before 503")
+    serve.add_argument("--allow-image-urls", action="store_true", help="fetch http(s) image URLs")
+    serve.add_argument("--graceful-timeout", type=int, help="seconds to finish in-flight requests on stop")
+    serve.add_argument("--log-level", help="debug, info, warning, error")
     serve.set_defaults(func=_cmd_serve)
     return parser
 

@@ -6,13 +6,16 @@ route, template, model, verifiers and thinking settings serve the request.
 
 from __future__ import annotations
 
+import re
+
 from pydantic import BaseModel, Field
 
 from .errors import InputError
 from .profiles import ModelSpec, Profile, RouteSpec, parse_model_spec
+from .thinking_models import apply_sampling_defaults, clamp_thinking, thinking_family
 from .types import GenerationParams, Message, RouteDecision, RouteRequest
 
-__all__ = ["Selection", "decide", "soft_thinking_switch"]
+__all__ = ["AUTO_THINKING_THRESHOLD", "Selection", "decide", "soft_thinking_switch"]
 
 
 class Selection(BaseModel):
@@ -30,31 +33,74 @@ class Selection(BaseModel):
     reasons: list[str] = Field(default_factory=list)
 
 
+_SWITCH = re.compile(r"(?<![\w/])/(no_)?think\b")
+
+# ``thinking: auto`` turns thinking on from this classifier difficulty up.
+AUTO_THINKING_THRESHOLD = 0.5
+
+
 def soft_thinking_switch(messages: list[Message]) -> bool | None:
-    """Qwen3's ``/think`` and ``/no_think`` in user turns; the most recent wins."""
+    """Qwen3's ``/think`` and ``/no_think`` in user (or system) turns; the most recent wins.
+
+    Raises:
+        Nothing.
+    """
     for message in reversed(messages):
-        if message.role != "user":
+        if message.role not in ("user", "system"):
             continue
-        text = message.text
-        think, no_think = text.rfind("/think"), text.rfind("/no_think")
-        if think >= 0 or no_think >= 0:
-            return think > no_think
+        found = _SWITCH.findall(message.text)
+        if found:
+            return found[-1] != "no_"
     return None
 
 
-def _thinking(spec: RouteSpec, decision: RouteDecision, request: RouteRequest) -> tuple[bool | None, list[str]]:
+def _wanted_thinking(
+    spec: RouteSpec, decision: RouteDecision, request: RouteRequest
+) -> tuple[bool, str]:
+    """Request override > budget 0 > soft switch > route mode (auto by difficulty)."""
     if request.thinking is not None:
-        return request.thinking, [f"thinking {'on' if request.thinking else 'off'}: request"]
+        return request.thinking, "request"
     if request.thinking_budget == 0:
-        return False, ["thinking off: budget 0"]
+        return False, "request budget 0"
     switch = soft_thinking_switch(request.messages)
     if switch is not None:
-        return switch, [f"thinking {'on' if switch else 'off'}: user soft switch"]
+        return switch, "user soft switch"
     mode = spec.thinking.mode
     if mode == "auto":
-        hard = (decision.difficulty or 0.0) >= 0.5
-        return hard, [f"thinking {'on' if hard else 'off'}: auto, difficulty {decision.difficulty}"]
-    return (mode == "on"), [f"thinking {mode}: route policy"]
+        difficulty = decision.difficulty or 0.0
+        hard = difficulty >= AUTO_THINKING_THRESHOLD
+        return hard, f"auto, difficulty {difficulty:.2f} {'>=' if hard else '<'} {AUTO_THINKING_THRESHOLD}"
+    if spec.thinking.budget == 0 and mode == "on":
+        return False, "route budget 0"
+    return mode == "on", "route policy"
+
+
+def _thinking(
+    spec: RouteSpec, decision: RouteDecision, request: RouteRequest, model: ModelSpec
+) -> tuple[bool | None, int | None, list[str]]:
+    """Thinking on/off (``None``: the model has no thinking), its budget, and why."""
+    wanted, source = _wanted_thinking(spec, decision, request)
+    reasons = [f"thinking {'on' if wanted else 'off'}: {source}"]
+    family = thinking_family(model.backend, model.name)
+    thinking, why = clamp_thinking(family, wanted)
+    if why:
+        reasons.append(f"thinking {_word(thinking)}: {model} — {why}")
+    if not thinking:
+        return thinking, None, reasons
+    if request.thinking_budget is not None:
+        budget: int | None = request.thinking_budget
+    elif spec.thinking.budget == 0:  # a route that is off by budget, overridden to think
+        budget = None
+    else:
+        budget = spec.thinking.budget
+    if budget == 0:  # only an always-thinking model gets here
+        reasons.append("thinking budget 0 on an always-thinking model: thought closed at once")
+    reasons.append(f"thinking budget: {budget if budget is not None else 'unlimited'}")
+    return thinking, budget, reasons
+
+
+def _word(thinking: bool | None) -> str:
+    return "n/a" if thinking is None else "on" if thinking else "off"
 
 
 def decide(decision: RouteDecision, profile: Profile, request: RouteRequest) -> tuple[RouteDecision, Selection]:
@@ -80,7 +126,8 @@ def decide(decision: RouteDecision, profile: Profile, request: RouteRequest) -> 
         if "math" in decision.labels and lang and lang not in profile.policy.math_languages:
             route = profile.policy.non_english_math_route
             template = profile.policy.non_english_math_template
-            verifiers = list(profile.routes.get("math", profile.route(route)).verifiers)
+            math_spec = profile.routes.get("math")
+            verifiers = list(math_spec.verifiers) if math_spec else ["math"]
             reasons.append(f"math in {lang}: {route} model with the {template} template")
         if route not in profile.routes:
             reasons.append(f"profile has no route {route!r}: general")
@@ -89,14 +136,15 @@ def decide(decision: RouteDecision, profile: Profile, request: RouteRequest) -> 
             decision = decision.model_copy(update={"route": route})
     spec = profile.route(route)
     verifiers = verifiers or list(spec.verifiers)
-    thinking, why = _thinking(spec, decision, request)
-    reasons += why
     if request.model:
         candidates = [parse_model_spec(request.model)]
         reasons.append(f"model forced by caller: {request.model}")
     else:
         candidates = [parse_model_spec(s) for s in [spec.model, *spec.fallbacks]]
-    budget = request.thinking_budget if request.thinking_budget is not None else spec.thinking.budget
+    thinking, budget, why = _thinking(spec, decision, request, candidates[0])
+    reasons += why
+    params, why = apply_sampling_defaults(spec.params.merged(request.params), thinking)
+    reasons += why
     selection = Selection(
         route=route,
         template=template or spec.template or route,
@@ -104,9 +152,9 @@ def decide(decision: RouteDecision, profile: Profile, request: RouteRequest) -> 
         candidates=candidates,
         verifiers=verifiers,
         max_repairs=spec.max_repairs if verifiers else 0,
-        params=spec.params.merged(request.params),
+        params=params,
         thinking=thinking,
-        thinking_budget=budget if thinking else None,
+        thinking_budget=budget,
         reasons=reasons,
     )
     return decision, selection

@@ -6,6 +6,7 @@ A profile is data only. It names backends and templates; it never holds live cli
 from __future__ import annotations
 
 import importlib.resources
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ __all__ = [
     "list_profiles",
     "load_profile",
     "parse_model_spec",
+    "resolve_preferences",
 ]
 
 KNOWN_BACKENDS = ("hf", "gguf", "ollama", "openai", "llamacpp", "fake")
@@ -122,6 +124,9 @@ class Profile(_Strict):
     description: str = ""
     routes: dict[str, RouteSpec]
     backends: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # For model specs of backend KEY, first try these backends (same model name) when
+    # they are installed, e.g. {gguf: [llamacpp]}; see resolve_preferences().
+    prefer: dict[str, list[str]] = Field(default_factory=dict)
     classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)
@@ -132,11 +137,9 @@ class Profile(_Strict):
     def _check_routes(self) -> Profile:
         if "general" not in self.routes:
             raise ValueError("routes must include 'general' (the fallback route)")
-        if self.policy.non_english_math_route not in self.routes:
-            raise ValueError(
-                f"policy.non_english_math_route {self.policy.non_english_math_route!r} "
-                "is not a route of this profile"
-            )
+        for backend in [*self.prefer, *(b for bs in self.prefer.values() for b in bs)]:
+            if backend not in KNOWN_BACKENDS:
+                raise ValueError(f"prefer: unknown backend {backend!r}")
         return self
 
     def route(self, name: str) -> RouteSpec:
@@ -180,7 +183,7 @@ def load_profile(profile: str | Path | Profile | None = None) -> Profile:
             names the file, the field and what was expected.
     """
     if isinstance(profile, Profile):
-        return profile
+        return resolve_preferences(profile)
     name = str(profile) if profile is not None else "local"
     path = Path(name).expanduser()
     if path.suffix in (".yaml", ".yml") or path.exists():
@@ -205,9 +208,42 @@ def _parse(text: str, source: str) -> Profile:
     try:
         profile = Profile.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        field = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        extra = f" (+{exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ConfigError(f"{source}: field {field!r}: {err['msg']}{extra}") from None
+        problems = [
+            f"field {'.'.join(str(p) for p in err['loc']) or '(top level)'!r}: {err['msg']}"
+            for err in exc.errors()[:3]
+        ]
+        extra = f" (+{exc.error_count() - 3} more)" if exc.error_count() > 3 else ""
+        raise ConfigError(f"{source}: {'; '.join(problems)}{extra}") from None
     profile.source = source
-    return profile
+    return resolve_preferences(profile)
+
+
+def resolve_preferences(
+    profile: Profile, installed: Callable[[str], bool] | None = None
+) -> Profile:
+    """Apply ``profile.prefer``: put installed preferred backends before each spec.
+
+    With ``prefer: {gguf: [llamacpp]}`` a route ``gguf:M`` becomes ``llamacpp:M`` with
+    ``gguf:M`` as its first fallback when llama-cpp-python is importable, and stays
+    as written otherwise. Idempotent; ``installed`` defaults to the backend registry's
+    check (an import probe, nothing is imported).
+
+    Raises:
+        ConfigError: a route holds a malformed model spec.
+    """
+    if not profile.prefer:
+        return profile
+    if installed is None:
+        from qwen_router.backends.registry import backend_installed as installed
+    routes = {}
+    for name, route in profile.routes.items():
+        specs: list[str] = []
+        for spec in [route.model, *route.fallbacks]:
+            parsed = parse_model_spec(spec)
+            for alt in profile.prefer.get(parsed.backend, []):
+                if installed(alt):
+                    specs.append(f"{alt}:{parsed.name}")
+            specs.append(spec)
+        specs = list(dict.fromkeys(specs))
+        routes[name] = route.model_copy(update={"model": specs[0], "fallbacks": specs[1:]})
+    return profile.model_copy(update={"routes": routes})

@@ -8,10 +8,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["THINK_CLOSE", "THINK_OPEN", "ThinkSplitter", "split_thinking"]
+__all__ = [
+    "EARLY_STOP_SENTENCE",
+    "THINK_CLOSE",
+    "THINK_CLOSE_ID",
+    "THINK_OPEN",
+    "THINK_OPEN_ID",
+    "ThinkSplitter",
+    "split_thinking",
+]
 
 THINK_OPEN = "<think>"
 THINK_CLOSE = "</think>"
+# Token ids in the Qwen3 vocabulary.
+THINK_OPEN_ID = 151667
+THINK_CLOSE_ID = 151668
+# Qwen's documented early-stop text for a thought cut at its budget (two-pass method).
+EARLY_STOP_SENTENCE = (
+    "Considering the limited time by the user, I have to give the solution "
+    "based on the thinking directly now."
+)
 
 
 @dataclass

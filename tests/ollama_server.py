@@ -192,7 +192,9 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path == "/api/version":
             self._json(200, {"version": OLLAMA_VERSION})
         elif self.path == "/api/tags":
-            self._json(200, {"models": [self._tag(n, m) for n, m in self.app.models.items()]})
+            self._json(
+                200, {"models": [self._tag(n, m) for n, m in self.app.models.items()]}
+            )
         elif self.path == "/":
             self._text("Ollama is running")
         else:
@@ -207,7 +209,11 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._body()
         if body is None or not self._before(self.path, body):
             return
-        routes = {"/api/chat": self._chat, "/api/generate": self._generate, "/api/show": self._show}
+        routes = {
+            "/api/chat": self._chat,
+            "/api/generate": self._generate,
+            "/api/show": self._show,
+        }
         handler = routes.get(self.path)
         if handler is None:
             self._error(404, "404 page not found")
@@ -296,12 +302,17 @@ class _Handler(BaseHTTPRequestHandler):
                 if not _is_base64(img):
                     self._error(400, "illegal base64 data at input byte 0")
                     return
-        plain = [{"role": m.get("role", "user"), "content": m.get("content") or ""} for m in messages]
+        plain = [
+            {"role": m.get("role", "user"), "content": m.get("content") or ""}
+            for m in messages
+        ]
         tok = self.app.backend.load(found[1].path).tokenizer
         kwargs: dict[str, Any] = {}
         if body.get("think") is not None and "thinking" in found[1].capabilities:
             kwargs["enable_thinking"] = bool(body["think"])
-        prompt = tok.apply_chat_template(plain, tokenize=False, add_generation_prompt=True, **kwargs)
+        prompt = tok.apply_chat_template(
+            plain, tokenize=False, add_generation_prompt=True, **kwargs
+        )
         self._respond(body, found, str(prompt), key="message")
 
     def _generate(self, body: dict[str, Any]) -> None:
@@ -314,10 +325,16 @@ class _Handler(BaseHTTPRequestHandler):
             if body.get("system"):
                 messages.insert(0, {"role": "system", "content": body["system"]})
             tok = self.app.backend.load(found[1].path).tokenizer
-            prompt = str(tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True))
+            prompt = str(
+                tok.apply_chat_template(
+                    messages, tokenize=False, add_generation_prompt=True
+                )
+            )
         self._respond(body, found, prompt, key="response")
 
-    def _check_common(self, body: dict[str, Any], found: tuple[str, ServedModel]) -> bool:
+    def _check_common(
+        self, body: dict[str, Any], found: tuple[str, ServedModel]
+    ) -> bool:
         name, model = found
         think = body.get("think")
         if think not in (None, False) and "thinking" not in model.capabilities:
@@ -325,16 +342,25 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         fmt = body.get("format")
         if fmt not in (None, "", "json") and not isinstance(fmt, dict):
-            self._error(400, "invalid format: expected \"json\" or a valid JSON schema")
+            self._error(400, 'invalid format: expected "json" or a valid JSON schema')
             return False
         return True
 
     # --- generation -----------------------------------------------------------------
-    def _respond(self, body: dict[str, Any], found: tuple[str, ServedModel], prompt: str, *, key: str) -> None:
+    def _respond(
+        self,
+        body: dict[str, Any],
+        found: tuple[str, ServedModel],
+        prompt: str,
+        *,
+        key: str,
+    ) -> None:
         name, model = found
         think = body.get("think") not in (None, False)
         if think and not body.get("raw"):
-            prompt += "<think>\n"  # a tiny random model would never open the thought itself
+            prompt += (
+                "<think>\n"  # a tiny random model would never open the thought itself
+            )
         params = _params(body.get("options") or {})
         started = time.perf_counter_ns()
         load_ns = _load_ns(self.app.backend, model.path)
@@ -357,7 +383,11 @@ class _Handler(BaseHTTPRequestHandler):
             first_ns = first_ns or time.perf_counter_ns()
             if not (thought or text):
                 continue
-            if stream and faults.error_after is not None and chunks >= faults.error_after:
+            if (
+                stream
+                and faults.error_after is not None
+                and chunks >= faults.error_after
+            ):
                 self._line({"error": faults.error_message})
                 self._end_ndjson()
                 return
@@ -370,7 +400,13 @@ class _Handler(BaseHTTPRequestHandler):
             thought, text = splitter.flush()
             text_parts.append(text)
             thought_parts.append(thought)
-        done = _piece(name, key, "" if stream else "".join(text_parts), "" if stream else "".join(thought_parts), think)
+        done = _piece(
+            name,
+            key,
+            "" if stream else "".join(text_parts),
+            "" if stream else "".join(thought_parts),
+            think,
+        )
         end = time.perf_counter_ns()
         prompt_ns = (first_ns or end) - started
         done.update(

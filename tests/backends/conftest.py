@@ -1,4 +1,5 @@
-"""Fixtures for backend tests: tiny Qwen folders and a loopback Ollama server."""
+"""Fixtures for backend tests: a loopback Ollama server on the tiny Qwen models
+(``tiny_qwen2`` / ``tiny_qwen3`` come from tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -12,30 +13,22 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ollama_ser
 
 from ollama_server import OllamaTestServer, ServedModel  # noqa: E402
 
-from qwen_router.testing import build_tiny_qwen2, build_tiny_qwen3  # noqa: E402
-
 
 @pytest.fixture(scope="session")
-def tiny_qwen2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_qwen2(tmp_path_factory.mktemp("tiny") / "qwen2")
-
-
-@pytest.fixture(scope="session")
-def tiny_qwen3_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_tiny_qwen3(tmp_path_factory.mktemp("tiny") / "qwen3")
-
-
-@pytest.fixture(scope="session")
-def ollama_models(tiny_qwen2_dir: Path, tiny_qwen3_dir: Path) -> dict[str, ServedModel]:
+def ollama_models(tiny_qwen2: Path, tiny_qwen3: Path) -> dict[str, ServedModel]:
     return {
-        "qwen2.5:tiny": ServedModel(str(tiny_qwen2_dir), "qwen2", ["completion"]),
-        "qwen2.5vl:tiny": ServedModel(str(tiny_qwen2_dir), "qwen25vl", ["completion", "vision"]),
-        "qwen3:tiny": ServedModel(str(tiny_qwen3_dir), "qwen3", ["completion", "thinking"]),
+        "qwen2.5:tiny": ServedModel(str(tiny_qwen2), "qwen2", ["completion"]),
+        "qwen2.5vl:tiny": ServedModel(
+            str(tiny_qwen2), "qwen25vl", ["completion", "vision"]
+        ),
+        "qwen3:tiny": ServedModel(str(tiny_qwen3), "qwen3", ["completion", "thinking"]),
     }
 
 
 @pytest.fixture(scope="session")
-def _session_server(ollama_models: dict[str, ServedModel]) -> Iterator[OllamaTestServer]:
+def _session_server(
+    ollama_models: dict[str, ServedModel],
+) -> Iterator[OllamaTestServer]:
     server = OllamaTestServer(ollama_models).start()
     yield server
     server.stop()

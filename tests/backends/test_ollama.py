@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from ollama_server import OllamaTestServer
-
 from qwen_router.backends.base import Chunk, GenerateRequest, GenerateResult
 from qwen_router.backends.ollama import OllamaBackend
 from qwen_router.backends.ollama_wire import format_from, image_b64, options_from
@@ -30,13 +29,16 @@ pytestmark = pytest.mark.timeout(120)  # hang guard only
 
 PARAMS = GenerationParams(max_tokens=6, temperature=0.0, seed=7)
 PNG = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQ"
+    "DwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
 
 
 def _req(model: str = "qwen2.5:tiny", **kw: Any) -> GenerateRequest:
     kw.setdefault("params", PARAMS)
-    return GenerateRequest(model=model, messages=[Message(role="user", content="Hi!")], **kw)
+    return GenerateRequest(
+        model=model, messages=[Message(role="user", content="Hi!")], **kw
+    )
 
 
 def _bodies(server: OllamaTestServer, path: str = "/api/chat") -> list[dict[str, Any]]:
@@ -103,7 +105,9 @@ def test_think_true_splits_message_thinking(
     assert _bodies(ollama_server)[-1]["think"] is True
 
 
-def test_think_false_and_none(backend: OllamaBackend, ollama_server: OllamaTestServer) -> None:
+def test_think_false_and_none(
+    backend: OllamaBackend, ollama_server: OllamaTestServer
+) -> None:
     off = backend.generate(_req("qwen3:tiny", thinking=False))
     assert off.thinking is None and off.text
     assert _bodies(ollama_server)[-1]["think"] is False
@@ -118,7 +122,9 @@ def test_think_level(ollama_server: OllamaTestServer) -> None:
 
 
 def test_model_without_thinking_is_retried_without_think(
-    backend: OllamaBackend, ollama_server: OllamaTestServer, caplog: pytest.LogCaptureFixture
+    backend: OllamaBackend,
+    ollama_server: OllamaTestServer,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="qwen_router.backends.ollama"):
         first = backend.generate(_req(thinking=True))
@@ -126,7 +132,9 @@ def test_model_without_thinking_is_retried_without_think(
     assert first.text and chunks[-1].done
     thinks = ["think" in b for b in _bodies(ollama_server)]
     assert thinks == [True, False, False]  # rejected once, then never sent again
-    warnings = [r for r in caplog.records if "does not support thinking" in r.getMessage()]
+    warnings = [
+        r for r in caplog.records if "does not support thinking" in r.getMessage()
+    ]
     assert len(warnings) == 1
 
 
@@ -137,10 +145,13 @@ def test_images_in_every_accepted_form(
     path.write_bytes(PNG)
     b64 = base64.b64encode(PNG).decode()
     parts = [TextPart(text="What is this?")] + [
-        ImagePart(image=v) for v in (str(path), PNG, b64, f"data:image/png;base64,{b64}")
+        ImagePart(image=v)
+        for v in (str(path), PNG, b64, f"data:image/png;base64,{b64}")
     ]
     request = GenerateRequest(
-        model="qwen2.5vl:tiny", messages=[Message(role="user", content=parts)], params=PARAMS
+        model="qwen2.5vl:tiny",
+        messages=[Message(role="user", content=parts)],
+        params=PARAMS,
     )
     assert backend.generate(request).text
     message = _bodies(ollama_server)[-1]["messages"][-1]
@@ -148,7 +159,9 @@ def test_images_in_every_accepted_form(
     assert message["images"] == [b64] * 4
 
 
-@pytest.mark.parametrize("bad", ["https://example.com/cat.png", "missing.png", "not base64!"])
+@pytest.mark.parametrize(
+    "bad", ["https://example.com/cat.png", "missing.png", "not base64!"]
+)
 def test_bad_images_fail_before_any_request(
     backend: OllamaBackend, ollama_server: OllamaTestServer, bad: str
 ) -> None:
@@ -174,13 +187,26 @@ def test_structured_output_format_is_passed_through(
 
 def test_options_mapping() -> None:
     params = GenerationParams(
-        max_tokens=9, num_ctx=4096, temperature=0.3, top_p=0.8, top_k=20, seed=1,
-        stop=["\n\n"], repetition_penalty=1.1,
+        max_tokens=9,
+        num_ctx=4096,
+        temperature=0.3,
+        top_p=0.8,
+        top_k=20,
+        seed=1,
+        stop=["\n\n"],
+        repetition_penalty=1.1,
     )
     assert options_from(params, {"num_ctx": 2048, "num_thread": 2}) == {
-        "num_predict": 9, "num_ctx": 4096, "temperature": 0.3, "top_p": 0.8, "top_k": 20,
-        "seed": 1, "stop": ["\n\n"], "repeat_penalty": 1.1, "num_thread": 2,
-    }  # fmt: skip
+        "num_predict": 9,
+        "num_ctx": 4096,
+        "temperature": 0.3,
+        "top_p": 0.8,
+        "top_k": 20,
+        "seed": 1,
+        "stop": ["\n\n"],
+        "repeat_penalty": 1.1,
+        "num_thread": 2,
+    }
 
 
 def test_model_not_found(backend: OllamaBackend) -> None:
@@ -193,7 +219,11 @@ def test_model_not_found(backend: OllamaBackend) -> None:
 
 def test_server_not_running(dead_host: str) -> None:
     b = OllamaBackend(host=dead_host)
-    for call in (lambda: b.generate(_req()), lambda: list(b.stream(_req())), b.list_models):
+    for call in (
+        lambda: b.generate(_req()),
+        lambda: list(b.stream(_req())),
+        b.list_models,
+    ):
         with pytest.raises(BackendUnavailable) as info:
             call()
         assert dead_host in str(info.value)
@@ -242,7 +272,11 @@ def test_server_errors_are_retryable(
 
 
 def test_list_models_health_and_capabilities(backend: OllamaBackend) -> None:
-    assert set(backend.list_models()) == {"qwen2.5:tiny", "qwen2.5vl:tiny", "qwen3:tiny"}
+    assert set(backend.list_models()) == {
+        "qwen2.5:tiny",
+        "qwen2.5vl:tiny",
+        "qwen3:tiny",
+    }
     assert asyncio.run(backend.alist_models()) == backend.list_models()
     assert backend.health("qwen3:tiny").available
     missing = backend.health("qwen3:235b")
@@ -255,10 +289,14 @@ def test_list_models_health_and_capabilities(backend: OllamaBackend) -> None:
 def test_raw_continuation_uses_generate_raw(
     backend: OllamaBackend, ollama_server: OllamaTestServer
 ) -> None:
-    prompt = "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\nLet me see"
+    prompt = (
+        "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<think>\nLet me see"
+    )
     chunks = list(backend.stream_prompt("qwen3:tiny", prompt, PARAMS, in_thinking=True))
     result = chunks[-1].result
-    assert result is not None and result.thinking and result.usage.completion_tokens == 6
+    assert (
+        result is not None and result.thinking and result.usage.completion_tokens == 6
+    )
     body = _bodies(ollama_server, "/api/generate")[-1]
     assert body["raw"] is True and body["prompt"] == prompt and "think" not in body
 
@@ -275,3 +313,12 @@ def test_host_from_environment_and_registry(
     assert OllamaBackend().list_models()
     made = create_backend("ollama", {"host": None, "keep_alive": "5m", "timeout": 30})
     assert isinstance(made, OllamaBackend) and made.health("qwen3:tiny").available
+
+
+def test_importing_the_package_does_not_import_the_client() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, qwen_router.backends; print('ollama' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "False", out.stderr

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import inspect
 import json
+
 import httpx
 import ollama
 import pydantic
 import pytest
-
 from qwen_router.backends.ollama_errors import (
     ERROR_TABLE,
     ErrorContext,
@@ -66,7 +66,9 @@ def _instance(cls: type[BaseException]) -> BaseException:
     return cls() if len(params) == 1 else cls("something failed")
 
 
-@pytest.mark.parametrize("cls", _library_exceptions(), ids=lambda c: f"{c.__module__}.{c.__name__}")
+@pytest.mark.parametrize(
+    "cls", _library_exceptions(), ids=lambda c: f"{c.__module__}.{c.__name__}"
+)
 def test_every_library_exception_is_mapped(cls: type[BaseException]) -> None:
     assert any(issubclass(cls, row) for row, _ in ERROR_TABLE), f"{cls} has no row"
     with pytest.raises(RouterError) as info:
@@ -107,7 +109,9 @@ def test_unreachable_names_the_host() -> None:
 def test_model_not_found_hint_is_the_pull_command() -> None:
     with pytest.raises(ModelNotFound) as info:
         with map_errors(ErrorContext(host="h", model="qwen2.5:7b")):
-            raise ollama.ResponseError('{"error":"model \'qwen2.5:7b\' not found"}', 404)
+            raise ollama.ResponseError(
+                '{"error":"model \'qwen2.5:7b\' not found"}', 404
+            )
     assert info.value.hint == "ollama pull qwen2.5:7b"
     assert not info.value.retryable
 
@@ -132,7 +136,9 @@ def test_error_line_mid_stream_says_the_answer_was_partial() -> None:
     ctx = ErrorContext(host="h", model="m", chunks=5)
     with pytest.raises(BackendResponseError) as info:
         with map_errors(ctx):
-            raise ollama.ResponseError("an error was encountered while running the model")
+            raise ollama.ResponseError(
+                "an error was encountered while running the model"
+            )
     assert "after 5 chunks" in str(info.value) and "discarded" in str(info.value)
 
 

@@ -1,0 +1,108 @@
+"""Translating llama-cpp-python's exceptions into RouterErrors, once, at the boundary.
+
+llama-cpp-python raises builtin exceptions only: ``ValueError`` (a file that does
+not load, a prompt longer than the context window, bad arguments), ``RuntimeError``
+(tokenize / decode failures), ``MemoryError``, ``OSError`` / ``FileNotFoundError``
+and ``KeyError``. :data:`ERROR_TABLE` is ordered most specific first; the
+completeness test checks that every exception class the installed package raises
+is covered by it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from qwen_router.errors import (
+    BackendResponseError,
+    BackendUnavailable,
+    ModelNotFound,
+    RouterError,
+)
+
+__all__ = ["ERROR_TABLE", "map_errors", "translate"]
+
+_NAME = "llamacpp"
+
+Mapper = Callable[[BaseException, str, bool], RouterError]
+
+
+def _message(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0]
+
+
+def _not_loadable(exc: BaseException, model: str, loading: bool) -> RouterError:
+    return ModelNotFound(
+        f"cannot load GGUF {model!r}: {_message(exc)}",
+        hint="check that the file is a complete GGUF of an architecture llama.cpp supports",
+        backend=_NAME,
+        model=model,
+    )
+
+
+def _bad_request(exc: BaseException, model: str, loading: bool) -> RouterError:
+    if loading:
+        return _not_loadable(exc, model, loading)
+    hint = "shorten the prompt or raise backends.llamacpp.n_ctx" if "context" in str(exc) else None
+    return BackendResponseError(
+        f"llama.cpp rejected the request: {_message(exc)}",
+        status_code=400,
+        hint=hint,
+        backend=_NAME,
+        model=model,
+    )
+
+
+def _failed(exc: BaseException, model: str, loading: bool) -> RouterError:
+    if loading:
+        return _not_loadable(exc, model, loading)
+    return BackendResponseError(
+        f"llama.cpp failed: {_message(exc)}", status_code=500, backend=_NAME, model=model
+    )
+
+
+def _out_of_memory(exc: BaseException, model: str, loading: bool) -> RouterError:
+    return BackendUnavailable(
+        f"llama.cpp ran out of memory for {model!r}",
+        hint="lower backends.llamacpp.n_ctx or use a smaller quantization",
+        backend=_NAME,
+        model=model,
+    )
+
+
+ERROR_TABLE: tuple[tuple[type[BaseException], Mapper], ...] = (
+    (FileNotFoundError, _not_loadable),
+    (MemoryError, _out_of_memory),
+    (NotImplementedError, _failed),
+    (ValueError, _bad_request),
+    (KeyError, _failed),
+    (AttributeError, _failed),
+    (RuntimeError, _failed),
+    (OSError, _failed),
+    (Exception, _failed),
+)
+
+
+def translate(exc: BaseException, model: str, *, loading: bool = False) -> RouterError:
+    """The RouterError for ``exc``, raised while loading or running ``model``."""
+    for kind, mapper in ERROR_TABLE:
+        if isinstance(exc, kind):
+            return mapper(exc, model, loading)
+    return _failed(exc, model, loading)
+
+
+@contextmanager
+def map_errors(model: str, *, loading: bool = False) -> Iterator[None]:
+    """Re-raise anything llama-cpp-python raises as a RouterError (``from`` the original).
+
+    Raises:
+        RouterError: ModelNotFound, BackendResponseError or BackendUnavailable.
+    """
+    try:
+        yield
+    except RouterError:
+        raise
+    except (GeneratorExit, KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:
+        raise translate(exc, model, loading=loading) from exc

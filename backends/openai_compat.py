@@ -1,0 +1,254 @@
+"""The OpenAI-compatible backend: vLLM, SGLang, TGI, LM Studio or any server that speaks
+``/v1/chat/completions``, through the official ``openai`` client (sync and async).
+
+Model spec: ``openai:NAME``, NAME being the server's model id
+(``openai:Qwen/Qwen3-8B``).
+Profile options (``backends.openai``): ``base_url`` (default ``OPENAI_BASE_URL``, then
+vLLM's ``http://127.0.0.1:8000/v1``), ``api_key`` (default ``OPENAI_API_KEY``, then
+``"EMPTY"`` as vLLM expects), ``timeout`` (seconds), ``headers`` and ``extra_body``
+(sent with every request). The client never retries: that is the Dispatcher's job.
+
+Thinking: ``reasoning_content`` / ``reasoning`` deltas (vLLM's and SGLang's reasoning
+parsers) become thinking; ``<think>`` tags in the content are split as usual.
+``GenerateRequest.thinking`` reaches Qwen3's chat template as
+``chat_template_kwargs: {enable_thinking}``. ``top_k`` and ``repetition_penalty`` go
+in the body as vLLM accepts them. Usage comes from the stream's final chunk
+(``stream_options.include_usage``).
+
+The thinking-budget controller continues an answer with ``continue_assistant``
+(vLLM's ``continue_final_message``; see ``openai_compat_continue``), since the
+server, not qwen-router, applies the chat template.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import AbstractContextManager
+from typing import Any, ClassVar
+
+import openai
+from qwen_router.errors import BackendError
+
+from .base import (
+    BaseBackend,
+    Capabilities,
+    GenerateRequest,
+    GenerateResult,
+    Health,
+    RawDelta,
+)
+from .openai_compat_continue import ContinuationMixin
+from .openai_compat_errors import ErrorContext, map_errors
+from .openai_compat_wire import (
+    acollect,
+    chunk_deltas,
+    collect,
+    completion_delta,
+    last_result,
+    response_format,
+    sampling,
+    wire_message,
+)
+
+__all__ = ["OpenAIBackend"]
+
+DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
+DEFAULT_TIMEOUT_S = 300.0
+
+
+class OpenAIBackend(ContinuationMixin, BaseBackend):
+    """Chat, streaming or not, on any OpenAI-compatible ``/v1/chat/completions``
+    server; continuation of a partial answer with ``continue_assistant``."""
+
+    name: ClassVar[str] = "openai"
+    capabilities = Capabilities(
+        vision=True, thinking=True, streaming=True, json_schema=True
+    )
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        timeout: float | None = DEFAULT_TIMEOUT_S,
+        headers: Mapping[str, str] | None = None,
+        extra_body: Mapping[str, Any] | None = None,
+    ) -> None:
+        # Environment defaults read here until qwen_router.settings owns them.
+        base = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
+        self.base_url = base.rstrip("/")
+        self._api_key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
+        self.timeout = timeout
+        self.headers = dict(headers or {})
+        self.extra_body = dict(extra_body or {})
+        self._lock = threading.Lock()
+        self._client: openai.OpenAI | None = None
+        self._aclient: tuple[asyncio.AbstractEventLoop, openai.AsyncOpenAI] | None = (
+            None
+        )
+
+    # --- clients ------------------------------------------------------------------
+    def _client_kwargs(self) -> dict[str, Any]:
+        return {
+            "base_url": self.base_url,
+            "api_key": self._api_key,
+            "timeout": self.timeout,
+            "max_retries": 0,
+            "default_headers": self.headers or None,
+        }
+
+    def _sync(self) -> openai.OpenAI:
+        with self._lock:
+            if self._client is None:
+                self._client = openai.OpenAI(**self._client_kwargs())
+            return self._client
+
+    def _async(self) -> openai.AsyncOpenAI:
+        loop = asyncio.get_running_loop()  # an async HTTP client belongs to one loop
+        with self._lock:
+            if self._aclient is None or self._aclient[0] is not loop:
+                self._aclient = (loop, openai.AsyncOpenAI(**self._client_kwargs()))
+            return self._aclient[1]
+
+    def _map_errors(self, ctx: ErrorContext) -> AbstractContextManager[None]:
+        """Translate openai exceptions (see ``openai_compat_errors.ERROR_TABLE``)."""
+        return map_errors(ctx)
+
+    def close(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+    async def aclose(self) -> None:
+        with self._lock:
+            pair, self._aclient = self._aclient, None
+        if pair is not None and pair[0] is asyncio.get_running_loop():
+            await pair[1].close()
+        self.close()
+
+    # --- request building (shared by sync and async) --------------------------------
+    def _chat_kwargs(self, request: GenerateRequest, *, stream: bool) -> dict[str, Any]:
+        extra: dict[str, Any] = dict(self.extra_body)
+        kwargs: dict[str, Any] = {
+            "model": request.model,
+            "messages": [wire_message(m, i) for i, m in enumerate(request.messages)],
+            "stream": stream,
+            **sampling(request.params, extra),
+        }
+        if request.thinking is not None:
+            template = dict(extra.get("chat_template_kwargs") or {})
+            extra["chat_template_kwargs"] = {
+                **template,
+                "enable_thinking": request.thinking,
+            }
+        if request.response_format is not None:
+            kwargs["response_format"] = response_format(request.response_format)
+        if stream:
+            kwargs["stream_options"] = {"include_usage": True}
+        if extra:
+            kwargs["extra_body"] = extra
+        return kwargs
+
+    # --- sync I/O -------------------------------------------------------------------
+    def _deltas(self, kwargs: dict[str, Any]) -> Iterator[RawDelta]:
+        ctx = ErrorContext(self.base_url, kwargs["model"])
+        with self._map_errors(ctx):
+            reply = self._sync().chat.completions.create(**kwargs)
+            if not kwargs["stream"]:
+                yield completion_delta(reply)
+                return
+            try:
+                for chunk in reply:
+                    ctx.chunks += 1
+                    yield from chunk_deltas(chunk)
+            finally:
+                reply.close()
+
+    def _raw_stream(self, request: GenerateRequest) -> Iterator[RawDelta]:
+        return self._deltas(self._chat_kwargs(request, stream=True))
+
+    def generate(self, request: GenerateRequest) -> GenerateResult:
+        """One non-streaming ``/chat/completions`` call.
+
+        Raises:
+            BackendError: as the error map says (see ``map_errors``).
+        """
+        deltas = self._deltas(self._chat_kwargs(request, stream=False))
+        return last_result(list(collect(request.model, deltas)))
+
+    # --- async I/O ------------------------------------------------------------------
+    async def _adeltas(self, kwargs: dict[str, Any]) -> AsyncIterator[RawDelta]:
+        ctx = ErrorContext(self.base_url, kwargs["model"])
+        with self._map_errors(ctx):
+            reply = await self._async().chat.completions.create(**kwargs)
+            if not kwargs["stream"]:
+                yield completion_delta(reply)
+                return
+            try:
+                async for chunk in reply:
+                    ctx.chunks += 1
+                    for delta in chunk_deltas(chunk):
+                        yield delta
+            finally:
+                await reply.close()
+
+    def _araw_stream(self, request: GenerateRequest) -> AsyncIterator[RawDelta]:  # type: ignore[override]
+        return self._adeltas(self._chat_kwargs(request, stream=True))
+
+    async def agenerate(self, request: GenerateRequest) -> GenerateResult:
+        """Async twin of :meth:`generate`.
+
+        Raises:
+            BackendError: as :meth:`generate`.
+        """
+        deltas = self._adeltas(self._chat_kwargs(request, stream=False))
+        return last_result([chunk async for chunk in acollect(request.model, deltas)])
+
+    # --- models and health ------------------------------------------------------------
+    def list_models(self) -> list[str]:
+        """The model ids the server lists (``GET /v1/models``).
+
+        Raises:
+            BackendUnavailable: the server cannot be reached.
+            BackendTimeout: it did not answer in time.
+            BackendResponseError: it answered with an error (401: a bad key).
+        """
+        with self._map_errors(ErrorContext(self.base_url)):
+            return [m.id for m in self._sync().models.list()]
+
+    async def alist_models(self) -> list[str]:
+        """Async twin of :meth:`list_models`.
+
+        Raises:
+            BackendError: as :meth:`list_models`.
+        """
+        with self._map_errors(ErrorContext(self.base_url)):
+            return [m.id async for m in self._async().models.list()]
+
+    def health(self, model: str) -> Health:
+        """Reachable, and ``model`` listed by ``GET /v1/models``. Never raises.
+
+        Raises:
+            Nothing: failures are reported in ``Health.detail``.
+        """
+        try:
+            names = self.list_models()
+        except BackendError as exc:
+            return Health(
+                backend=self.name, model=model, available=False, detail=str(exc)
+            )
+        if model in names:
+            return Health(
+                backend=self.name, model=model, available=True, detail=self.base_url
+            )
+        listed = ", ".join(names[:5]) or "none"
+        return Health(
+            backend=self.name,
+            model=model,
+            available=False,
+            detail=f"{self.base_url} does not serve {model!r} (it serves: {listed})",
+        )

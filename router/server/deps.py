@@ -1,0 +1,55 @@
+"""FastAPI dependencies: the app's service, authentication and rate limits."""
+
+from __future__ import annotations
+
+from fastapi import Depends, Request
+
+from .errors import ApiError
+from .service import RouterService
+
+__all__ = ["admitted", "authorized", "service_of"]
+
+
+def service_of(request: Request) -> RouterService:
+    """The ``RouterService`` built by the app's lifespan.
+
+    Raises:
+        ApiError: 503 while the server is still starting or already stopping.
+    """
+    service = getattr(request.app.state, "service", None)
+    if service is None:
+        raise ApiError(503, "the server is not ready", code="not_ready",
+                       headers={"Retry-After": "1"})
+    return service  # type: ignore[no-any-return]
+
+
+async def authorized(request: Request) -> str:
+    """The caller's identity after bearer-token auth (when auth is on).
+
+    Raises:
+        ApiError: 401 for a missing or wrong key.
+    """
+    service = service_of(request)
+    client = request.client.host if request.client else ""
+    try:
+        caller = service.auth.check(request.headers.get("authorization"), client)
+    except ApiError:
+        service.metrics.reject("unauthorized")
+        raise
+    request.scope.setdefault("state", {})["caller"] = caller
+    return caller
+
+
+async def admitted(request: Request, caller: str = Depends(authorized)) -> str:
+    """The caller, once its rate limits admit one more request.
+
+    Raises:
+        ApiError: 401 (auth) or 429 with ``Retry-After`` (rate limit).
+    """
+    service = service_of(request)
+    try:
+        service.limiter.admit(caller)
+    except ApiError:
+        service.metrics.reject("rate_limited")
+        raise
+    return caller

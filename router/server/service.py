@@ -1,0 +1,282 @@
+"""What both APIs share: model names, planning (classify before answering), running a
+request under the backend gate, and recording what happened.
+
+A request is *planned* before any response starts: the classifier runs once, the
+policy picks the route and model, and the plan's headers tell the client how it was
+routed, even for streams. The graph then reuses that decision (through
+:class:`PrecomputedClassifier`) instead of classifying again.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import time
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from qwen_router.classify.base import Classifier
+from qwen_router.core import Router, RouterEvent
+from qwen_router.errors import InputError
+from qwen_router.policy import Selection, decide
+from qwen_router.profiles import KNOWN_BACKENDS, Profile
+from qwen_router.settings import Settings
+from qwen_router.types import Message, RouteDecision, RouteRequest, RouteResult
+
+from .errors import ApiError
+from .metrics import Metrics
+from .security import Authenticator, ConcurrencyGate, Lease, RateLimiter
+
+__all__ = ["AUTO", "ModelEntry", "Plan", "PrecomputedClassifier", "RouteStream", "RouterService"]
+
+AUTO = "auto"
+_DECISION: contextvars.ContextVar[RouteDecision | None] = contextvars.ContextVar(
+    "qwen_router_server_decision", default=None
+)
+
+
+class PrecomputedClassifier:
+    """Returns the decision the server already made for this request, if any."""
+
+    def __init__(self, inner: Classifier) -> None:
+        self.inner = inner
+
+    def classify(self, messages: Sequence[Message]) -> RouteDecision:
+        decision = _DECISION.get()
+        return decision if decision is not None else self.inner.classify(messages)
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One name the server answers to: ``auto``, ``auto:ROUTE`` or a profile model."""
+
+    name: str
+    kind: str  # "auto" | "route" | "model"
+    route: str | None = None
+    model: str | None = None
+
+
+@dataclass
+class Plan:
+    """A request with its routing decided, before any model runs."""
+
+    request: RouteRequest
+    decision: RouteDecision
+    selection: Selection
+    api: str
+    caller: str
+    state: dict[str, Any]
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def model(self) -> str:
+        return str(self.selection.candidates[0])
+
+    @property
+    def backend(self) -> str:
+        return self.selection.candidates[0].backend
+
+    def headers(self, result: RouteResult | None = None) -> dict[str, str]:
+        """The route-transparency headers (the result's, when there is one)."""
+        decision = result.decision if result else self.decision
+        return {
+            "x-qwen-router-route": decision.route,
+            "x-qwen-router-model": result.model if result else self.model,
+            "x-qwen-router-confidence": f"{decision.confidence:.3f}",
+            "x-qwen-router-stage": decision.stage,
+        }
+
+    def metadata(self, result: RouteResult | None = None) -> dict[str, Any]:
+        """The ``qwen_router`` body field: how the request was routed (and answered)."""
+        decision = result.decision if result else self.decision
+        meta: dict[str, Any] = {
+            "route": decision.route,
+            "model": result.model if result else self.model,
+            "backend": result.backend if result else self.backend,
+            "confidence": decision.confidence,
+            "stage": decision.stage,
+            "labels": decision.labels,
+            "lang": decision.lang,
+            "forced": decision.forced,
+            "request_id": self.state.get("request_id"),
+        }
+        if result is not None:
+            meta.update(
+                verification=result.verification.model_dump() if result.verification else None,
+                thinking_budget_hit=result.thinking_budget_hit,
+                repairs=result.repairs,
+                timings={k: round(v, 2) for k, v in result.timings.model_dump().items()
+                         if isinstance(v, float)},
+            )
+        return meta
+
+
+def _catalog(profile: Profile) -> list[ModelEntry]:
+    entries = [ModelEntry(AUTO, "auto")]
+    entries += [ModelEntry(f"{AUTO}:{r}", "route", route=r) for r in profile.routes]
+    seen: set[str] = set()
+    for spec in profile.routes.values():
+        for model in [spec.model, *spec.fallbacks]:
+            if model not in seen:
+                seen.add(model)
+                entries.append(ModelEntry(model, "model", model=model))
+    return entries
+
+
+def _precheck(messages: list[Message]) -> None:
+    users = [m for m in messages if m.role == "user"]
+    if not users:
+        raise InputError("no user message in the conversation")
+    if not users[-1].text.strip() and not users[-1].images:
+        raise InputError("the last user message is empty")
+
+
+class RouterService:
+    """The router behind the HTTP APIs, with its gate, limits and metrics."""
+
+    def __init__(self, router: Router, settings: Settings, metrics: Metrics) -> None:
+        self.router, self.settings, self.metrics = router, settings, metrics
+        self.profile = router.profile
+        self.models = _catalog(self.profile)
+        self._by_name = {e.name: e for e in self.models}
+        self._by_short = {e.model.split(":", 1)[1]: e for e in self.models if e.model}
+        self.gate = ConcurrencyGate(
+            settings.concurrency_for, queue_timeout_s=settings.queue_timeout_s, metrics=metrics
+        )
+        self.limiter = RateLimiter(settings.rate_limit_rpm, settings.rate_limit_tpm)
+        self.auth = Authenticator(settings.load_api_keys())
+
+    # --- names --------------------------------------------------------------------------
+    def resolve(self, name: str) -> ModelEntry:
+        """The entry a client's model name means.
+
+        Raises:
+            ApiError: 404 for a name this server does not serve.
+        """
+        name = name.strip()
+        for candidate in (name, name.removesuffix(":latest")):
+            entry = self._by_name.get(candidate) or self._by_short.get(candidate)
+            if entry is not None:
+                return entry
+        backend, sep, rest = name.partition(":")
+        if self.settings.allow_model_specs and sep and rest.strip() and backend in KNOWN_BACKENDS:
+            return ModelEntry(name, "model", model=name)
+        routes = ", ".join(f"{AUTO}:{r}" for r in self.profile.routes)
+        raise ApiError(
+            404, f"model {name!r} not found; use '{AUTO}', a route ({routes}) or a profile model",
+            code="model_not_found", param="model",
+        )
+
+    # --- planning -----------------------------------------------------------------------
+    async def plan(self, request: RouteRequest, *, api: str, caller: str, state: dict[str, Any]) -> Plan:
+        """Classify and select, before any response starts.
+
+        Raises:
+            InputError: no user message, too many messages, or an unknown route.
+            ApiError: 400 for a token limit over the server's.
+        """
+        if len(request.messages) > self.settings.max_messages:
+            raise InputError(
+                f"{len(request.messages)} messages is over the limit of {self.settings.max_messages}"
+            )
+        params = request.params
+        if params and params.max_tokens and params.max_tokens > self.settings.max_output_tokens:
+            raise ApiError(
+                400, f"max_tokens {params.max_tokens} is over the server's limit of "
+                f"{self.settings.max_output_tokens}", code="invalid_request", param="max_tokens",
+            )
+        _precheck(request.messages)
+        decision = self.router.classifier.classify(request.messages)
+        self.metrics.stage(decision.stage)
+        decision, selection = decide(decision, self.profile, request)
+        state.update(route=selection.route, model=str(selection.candidates[0]), caller=caller)
+        return Plan(request, decision, selection, api, caller, state)
+
+    # --- running ------------------------------------------------------------------------
+    async def invoke(self, plan: Plan) -> RouteResult:
+        """Answer ``plan`` under the backend gate.
+
+        Raises:
+            ApiError: 503 when the backend stays busy; RouterError from the graph.
+        """
+        lease = await self.gate.acquire(plan.backend)
+        token = _DECISION.set(plan.decision)
+        try:
+            result = await self.router.ainvoke(plan.request)
+        finally:
+            _DECISION.reset(token)
+            lease.release()
+        self.record(plan, result, stream=False)
+        return result
+
+    async def open_stream(self, plan: Plan) -> RouteStream:
+        """Take a backend slot for a stream; the stream gives it back when closed.
+
+        Raises:
+            ApiError: 503 when the backend stays busy.
+        """
+        lease = await self.gate.acquire(plan.backend)
+        return RouteStream(self, plan, lease)
+
+    def record(self, plan: Plan, result: RouteResult, *, stream: bool) -> None:
+        seconds = time.perf_counter() - plan.started
+        self.metrics.result(plan.api, result, seconds=seconds, planned=plan.model, stream=stream)
+        self.limiter.charge(plan.caller, result.usage.total_tokens)
+        plan.state.update(route=result.route, model=result.model)
+
+
+class RouteStream:
+    """The router's events for one planned request; ``aclose()`` frees the slot.
+
+    Iterate it once. ``aclose()`` is safe to call at any time, more than once, and
+    after a client went away mid-stream.
+    """
+
+    def __init__(self, service: RouterService, plan: Plan, lease: Lease) -> None:
+        self.service, self.plan, self._lease = service, plan, lease
+        self.result: RouteResult | None = None
+        self._gen = self._run()
+        self._buffer: list[RouterEvent] = []
+
+    async def prime(self) -> None:
+        """Run up to the first token (or the result), so that errors before any output
+        are raised here, while the response can still carry their status code.
+
+        Raises:
+            RouterError: the graph failed before producing output.
+        """
+        async for event in self._gen:
+            self._buffer.append(event)
+            if event.type in ("token", "result"):
+                break
+
+    def __aiter__(self) -> AsyncIterator[RouterEvent]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[RouterEvent]:
+        buffered, self._buffer = self._buffer, []
+        for event in buffered:
+            yield event
+        async for event in self._gen:
+            yield event
+
+    async def _run(self) -> AsyncIterator[RouterEvent]:
+        _DECISION.set(self.plan.decision)
+        events = self.service.router.astream(self.plan.request)
+        try:
+            async for event in events:
+                if event.type == "result" and event.result is not None:
+                    self.result = event.result
+                    self.service.record(self.plan, event.result, stream=True)
+                yield event
+        finally:
+            self._lease.release()
+            await events.aclose()  # type: ignore[attr-defined]
+
+    async def aclose(self) -> None:
+        try:
+            await self._gen.aclose()  # type: ignore[attr-defined]
+        except RuntimeError:  # still running in a cancelled task: it ends on its own
+            pass
+        finally:
+            self._lease.release()

@@ -1,0 +1,70 @@
+"""A streaming response that always cleans up: the route stream is closed and its
+backend slot released whether the body finished, failed, or the client went away."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+
+import anyio
+from fastapi import Request
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from .service import Plan, RouterService, RouteStream
+
+__all__ = ["GuardedStreamingResponse", "start_stream"]
+
+
+class GuardedStreamingResponse(StreamingResponse):
+    """``StreamingResponse`` that runs ``on_close`` once, shielded from cancellation."""
+
+    def __init__(
+        self,
+        content: AsyncIterator[str],
+        *,
+        on_close: Callable[[], Awaitable[None]],
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+    ) -> None:
+        super().__init__(content, headers=headers, media_type=media_type)
+        self._on_close = on_close
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            with anyio.CancelScope(shield=True):
+                closer = getattr(self.body_iterator, "aclose", None)
+                try:
+                    if closer is not None:
+                        await closer()
+                finally:
+                    await self._on_close()
+
+
+async def start_stream(
+    service: RouterService,
+    plan: Plan,
+    request: Request,
+    render: Callable[[RouteStream], AsyncIterator[str]],
+    *,
+    media_type: str,
+) -> GuardedStreamingResponse:
+    """Take a backend slot, run to the first token, then stream ``render(stream)``
+    with the plan's headers.
+
+    Raises:
+        ApiError: 503 when the backend stays busy (before any byte is sent).
+        RouterError: the request failed before its first token (its own status).
+    """
+    stream = await service.open_stream(plan)
+    try:
+        await stream.prime()
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await stream.aclose()
+        raise
+    request.scope.setdefault("state", {})["stream"] = True
+    return GuardedStreamingResponse(
+        render(stream), on_close=stream.aclose, headers=plan.headers(), media_type=media_type
+    )

@@ -1,0 +1,302 @@
+"""Typed errors from the OpenAI-compatible backend, and fallbacks through the Dispatcher.
+
+Every failure is produced for real by ``tests/openai_test_server.py`` on 127.0.0.1
+(statuses, a stall past the client timeout, a connection cut mid-stream, an error
+event mid-stream) or by a port nobody listens on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+
+sys.path.insert(
+    0, str(Path(__file__).resolve().parents[1])
+)  # tests/openai_test_server.py
+
+from openai_test_server import OpenAITestServer, ServedModel  # noqa: E402
+from qwen_router.backends.base import Backend, GenerateRequest  # noqa: E402
+from qwen_router.backends.dispatch import Attempt, Dispatcher  # noqa: E402
+from qwen_router.backends.hf import HFBackend  # noqa: E402
+from qwen_router.backends.openai_compat import OpenAIBackend  # noqa: E402
+from qwen_router.backends.openai_compat_errors import ERROR_TABLE  # noqa: E402
+from qwen_router.errors import (  # noqa: E402
+    BackendResponseError,
+    BackendTimeout,
+    BackendUnavailable,
+    ImageError,
+    ModelNotFound,
+    RouterError,
+)
+from qwen_router.profiles import ModelSpec, RetryConfig  # noqa: E402
+from qwen_router.types import GenerationParams, ImagePart, Message  # noqa: E402
+
+MODEL = "qwen2.5-tiny"
+PARAMS = GenerationParams(max_tokens=6, temperature=1.0, seed=1)
+
+
+@pytest.fixture(scope="module")
+def _server(tiny_qwen2: Path) -> Iterator[OpenAITestServer]:
+    server = OpenAITestServer({MODEL: ServedModel(str(tiny_qwen2))}).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def server(_server: OpenAITestServer) -> Iterator[OpenAITestServer]:
+    _server.reset()
+    if not _server.running:
+        _server.start()
+    yield _server
+    _server.reset()  # wakes a stalled handler
+
+
+@pytest.fixture
+def backend(server: OpenAITestServer) -> Iterator[OpenAIBackend]:
+    backend = OpenAIBackend(base_url=server.base_url, api_key="k", timeout=120)
+    yield backend
+    backend.close()
+
+
+def _request(model: str = MODEL, **kwargs: Any) -> GenerateRequest:
+    messages = kwargs.pop("messages", [Message(role="user", content="Hi")])
+    return GenerateRequest(model=model, messages=messages, params=PARAMS, **kwargs)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# --- the map is complete ----------------------------------------------------------------
+def _exported_exceptions(module: Any, names: list[str]) -> set[type[BaseException]]:
+    return {
+        obj
+        for name in names
+        if not name.startswith("_")
+        and inspect.isclass(obj := getattr(module, name, None))
+        and issubclass(obj, BaseException)
+    }
+
+
+def test_every_exception_openai_exports_has_its_own_row() -> None:
+    exported = _exported_exceptions(openai, dir(openai))
+    rows = {cls for cls, _ in ERROR_TABLE}
+    assert exported, "found no exception classes in openai"
+    assert sorted(c.__name__ for c in exported - rows) == []
+
+
+def test_every_exception_the_client_defines_is_caught() -> None:
+    defined = _exported_exceptions(openai._exceptions, dir(openai._exceptions))
+    rows = tuple(cls for cls, _ in ERROR_TABLE)
+    assert [c.__name__ for c in defined if not issubclass(c, rows)] == []
+
+
+# --- each error, for real ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("status", "retryable"),
+    [
+        (400, False),
+        (401, False),
+        (403, False),
+        (409, False),
+        (422, False),
+        (429, True),
+        (500, True),
+        (503, True),
+    ],  # fmt: skip
+)
+def test_error_statuses_become_backend_response_errors(
+    backend: OpenAIBackend, server: OpenAITestServer, status: int, retryable: bool
+) -> None:
+    server.faults.fail_status = status
+    with pytest.raises(BackendResponseError) as info:
+        list(backend.stream(_request()))
+    exc = info.value
+    assert exc.status_code == status and exc.retryable is retryable
+    assert exc.backend == "openai" and exc.model == MODEL
+    assert f"injected failure {status}" in str(exc)
+    assert isinstance(exc.__cause__, openai.APIStatusError)
+
+
+def test_a_wrong_key_is_401_with_a_hint(server: OpenAITestServer) -> None:
+    server.faults.api_key = "right"
+    backend = OpenAIBackend(base_url=server.base_url, api_key="wrong")
+    with pytest.raises(BackendResponseError) as info:
+        backend.generate(_request())
+    assert info.value.status_code == 401 and not info.value.retryable
+    assert info.value.hint and "OPENAI_API_KEY" in info.value.hint
+    assert not backend.health(MODEL).available  # health never raises
+
+
+def test_an_unknown_model_is_model_not_found(backend: OpenAIBackend) -> None:
+    with pytest.raises(ModelNotFound) as info:
+        backend.generate(_request("qwen-missing"))
+    assert "qwen-missing" in str(info.value) and not info.value.retryable
+    assert info.value.hint and "/models" in info.value.hint
+
+
+def test_nobody_listening_is_unavailable_naming_the_base_url() -> None:
+    base_url = f"http://127.0.0.1:{_free_port()}/v1"
+    backend = OpenAIBackend(base_url=base_url, timeout=10)
+    with pytest.raises(BackendUnavailable) as info:
+        list(backend.stream(_request()))
+    assert base_url in str(info.value) and info.value.retryable
+    assert info.value.hint and "OPENAI_BASE_URL" in info.value.hint
+    health = backend.health(MODEL)
+    assert not health.available and base_url in health.detail
+    with pytest.raises(BackendUnavailable):
+        asyncio.run(backend.agenerate(_request()))
+
+
+def test_a_stalled_server_is_a_timeout(server: OpenAITestServer) -> None:
+    server.faults.stall_s = 60.0  # woken by the fixture's reset
+    backend = OpenAIBackend(base_url=server.base_url, timeout=0.5)
+    with pytest.raises(BackendTimeout) as info:
+        backend.generate(_request())
+    assert server.base_url in str(info.value) and info.value.retryable
+
+
+def test_a_connection_cut_mid_stream_is_unavailable_after_output(
+    backend: OpenAIBackend, server: OpenAITestServer
+) -> None:
+    server.faults.drop_after = 2
+    received = []
+    with pytest.raises(BackendUnavailable) as info:
+        for chunk in backend.stream(_request()):
+            received.append(chunk)
+    assert received and "lost after" in str(info.value)
+
+
+def test_an_error_event_mid_stream_is_a_response_error(
+    backend: OpenAIBackend, server: OpenAITestServer
+) -> None:
+    server.faults.error_after = 1
+    with pytest.raises(BackendResponseError) as info:
+        list(backend.stream(_request()))
+    assert "engine died" in str(info.value)
+
+
+def test_async_errors_are_mapped_too(
+    backend: OpenAIBackend, server: OpenAITestServer
+) -> None:
+    async def run(request: GenerateRequest) -> None:
+        async for _ in backend.astream(request):
+            pass
+
+    server.faults.fail_status, server.faults.fail_count = 429, 1
+    with pytest.raises(BackendResponseError) as info:
+        asyncio.run(run(_request()))
+    assert info.value.status_code == 429
+    with pytest.raises(ModelNotFound):
+        asyncio.run(run(_request("qwen-missing")))
+
+
+def test_an_unreadable_image_fails_before_any_request(
+    backend: OpenAIBackend, server: OpenAITestServer, tmp_path: Path
+) -> None:
+    part = ImagePart(image=str(tmp_path / "missing.png"))
+    with pytest.raises(ImageError):
+        backend.generate(_request(messages=[Message(role="user", content=[part])]))
+    assert server.requests == []
+
+
+# --- fallbacks through the Dispatcher ------------------------------------------------------
+def _dispatcher(backends: dict[str, Backend]) -> Dispatcher:
+    retry = RetryConfig(max_retries=1, backoff_s=0.0, cooldown_s=0.0)
+    return Dispatcher(backends.__getitem__, retry, sleep=lambda _s: None)
+
+
+def _make_request(spec: ModelSpec, backend: Backend) -> GenerateRequest:
+    return _request(spec.name)
+
+
+@pytest.fixture
+def candidates(tiny_qwen2: Path) -> list[ModelSpec]:
+    return [
+        ModelSpec(backend="openai", name=MODEL),
+        ModelSpec(backend="hf", name=str(tiny_qwen2)),
+    ]
+
+
+@pytest.fixture
+def backends(backend: OpenAIBackend) -> dict[str, Backend]:
+    return {
+        "openai": backend,
+        "hf": HFBackend(kind="hf", device="cpu", dtype="float32"),
+    }
+
+
+def test_a_failing_server_falls_back_to_the_local_model(
+    server: OpenAITestServer, backends: dict[str, Backend], candidates: list[ModelSpec]
+) -> None:
+    server.faults.fail_status = 500
+    attempts: list[Attempt] = []
+    out = list(_dispatcher(backends).stream(candidates, _make_request, attempts))
+    assert {spec for spec, _ in out} == {candidates[1]}
+    result = out[-1][1].result
+    assert result is not None and result.backend == "hf" and result.text.strip()
+    assert [(a.backend, a.ok, a.error_type, a.attempt) for a in attempts] == [
+        ("openai", False, "BackendResponseError", 1),
+        ("openai", False, "BackendResponseError", 2),
+        ("hf", True, None, 1),
+    ]
+    assert len(server.requests) == 2  # the try and its one retry
+
+
+def test_a_missing_model_falls_back_at_once_async(
+    backends: dict[str, Backend], candidates: list[ModelSpec]
+) -> None:
+    missing = [ModelSpec(backend="openai", name="qwen-missing"), candidates[1]]
+    attempts: list[Attempt] = []
+
+    async def run() -> list[Any]:
+        stream = _dispatcher(backends).astream(missing, _make_request, attempts)
+        return [item async for item in stream]
+
+    out = asyncio.run(run())
+    assert out[-1][0] == candidates[1]
+    assert [(a.backend, a.error_type) for a in attempts] == [
+        ("openai", "ModelNotFound"),
+        ("hf", None),
+    ]
+
+
+def test_a_server_that_is_down_falls_back(
+    backends: dict[str, Backend], candidates: list[ModelSpec]
+) -> None:
+    backends["openai"] = OpenAIBackend(base_url=f"http://127.0.0.1:{_free_port()}/v1")
+    attempts: list[Attempt] = []
+    out = list(_dispatcher(backends).stream(candidates, _make_request, attempts))
+    assert out[-1][0] == candidates[1]
+    assert [a.error_type for a in attempts] == [
+        "BackendUnavailable",
+        "BackendUnavailable",
+        None,
+    ]
+
+
+def test_no_fallback_once_output_started_or_for_a_bad_request(
+    server: OpenAITestServer, backends: dict[str, Backend], candidates: list[ModelSpec]
+) -> None:
+    dispatcher = _dispatcher(backends)
+    server.faults.drop_after = 2
+    with pytest.raises(BackendUnavailable, match="lost after"):
+        list(dispatcher.stream(candidates, _make_request, []))
+    server.reset()
+    server.faults.fail_status = 400
+    attempts: list[Attempt] = []
+    with pytest.raises(BackendResponseError) as info:
+        list(dispatcher.stream(candidates, _make_request, attempts))
+    assert info.value.status_code == 400
+    assert [a.backend for a in attempts] == ["openai"]
+    assert isinstance(info.value, RouterError)

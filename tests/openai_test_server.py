@@ -1,0 +1,406 @@
+"""A small OpenAI-compatible server on loopback that answers with a real (tiny) model.
+
+It speaks what the OpenAI-compatible backend uses, the way vLLM does:
+``POST /v1/chat/completions`` (streaming as SSE ``data:`` events ending with
+``data: [DONE]``, the usage chunk with empty ``choices`` when
+``stream_options.include_usage`` is set; or one JSON completion) and ``GET /v1/models``.
+Like vLLM it takes ``chat_template_kwargs`` (passed to the chat template),
+``continue_final_message`` / ``add_generation_prompt``, and ``top_k`` /
+``repetition_penalty`` in the body. For a thinking model it acts as vLLM's reasoning
+parser: the thought goes out as ``reasoning_content`` (or ``reasoning``) deltas.
+Errors use OpenAI's body ``{"error": {"message", "type", "param", "code"}}``.
+
+Generation goes through qwen-router's transformers backend on tiny random Qwen models,
+so tokens, templates and the thinking split are real. :class:`Faults` makes it fail
+with a status, stall, cut the connection mid-stream, send an error event mid-stream,
+or demand an API key. Every request is recorded in ``requests``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from qwen_router.backends.hf import HFBackend
+from qwen_router.thinking import THINK_CLOSE, THINK_OPEN, ThinkSplitter
+from qwen_router.types import GenerationParams
+
+__all__ = ["Faults", "OpenAITestServer", "Recorded", "ServedModel"]
+
+DEFAULT_MAX_TOKENS = 16  # vLLM: up to the context length; small here to keep tests fast
+_STATUS_TYPES = {
+    400: "BadRequestError",
+    401: "AuthenticationError",
+    404: "NotFoundError",
+    429: "RateLimitError",
+    500: "InternalServerError",
+    503: "ServiceUnavailableError",
+}
+
+
+@dataclass
+class ServedModel:
+    """One model id the server answers for, backed by a tiny model folder."""
+
+    path: str
+    thinking: bool = False  # run the reasoning parser (Qwen3)
+
+
+@dataclass
+class Faults:
+    """Fault injection, read on every request. Set attributes from the test."""
+
+    fail_status: int | None = None  # answer with this status...
+    fail_count: int = 1_000_000  # ...this many times (then behave again)
+    stall_s: float = 0.0  # wait before answering, then close without a reply
+    drop_after: int | None = None  # stream this many deltas, then cut the connection
+    error_after: int | None = None  # stream this many deltas, then a data: {"error"}
+    api_key: str | None = None  # demand ``Authorization: Bearer <api_key>``
+    reasoning_field: str = "reasoning_content"  # newer vLLM: "reasoning"
+
+
+@dataclass
+class Recorded:
+    path: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+    prompt: str = ""  # the rendered prompt, for chat completions
+    images: list[bytes] = field(default_factory=list)
+
+
+class OpenAITestServer:
+    """Run on a free port in a background thread; ``stop()`` drops every connection."""
+
+    def __init__(self, models: dict[str, ServedModel]) -> None:
+        self.models = models
+        self.faults = Faults()
+        self.requests: list[Recorded] = []
+        self.backend = HFBackend(kind="hf", device="cpu", dtype="float32")
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._conns: set[socket.socket] = set()
+        self._httpd: ThreadingHTTPServer | None = None
+        self.port = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def running(self) -> bool:
+        return self._httpd is not None
+
+    @property
+    def last(self) -> Recorded:
+        return self.requests[-1]
+
+    def start(self) -> OpenAITestServer:
+        handler = type("Handler", (_Handler,), {"app": self})
+        self._wake.clear()
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening and cut open connections (clients see refused / reset)."""
+        self._wake.set()
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+        with self._lock:
+            for conn in list(self._conns):
+                _cut(conn)
+            self._conns.clear()
+
+    def reset(self) -> None:
+        """Clear faults and records; wake any stalled request."""
+        self._wake.set()
+        self._wake = threading.Event()
+        self.faults = Faults()
+        self.requests.clear()
+
+    def take_failure(self) -> int | None:
+        with self._lock:
+            if self.faults.fail_status is None or self.faults.fail_count <= 0:
+                return None
+            self.faults.fail_count -= 1
+            return self.faults.fail_status
+
+
+def _cut(conn: socket.socket) -> None:
+    try:
+        conn.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    app: OpenAITestServer
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        return None
+
+    def setup(self) -> None:
+        super().setup()
+        with self.app._lock:
+            self.app._conns.add(self.connection)
+
+    def finish(self) -> None:
+        with self.app._lock:
+            self.app._conns.discard(self.connection)
+        try:
+            super().finish()
+        except OSError:
+            pass
+
+    # --- framing -----------------------------------------------------------------
+    def _json(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _error(self, status: int, message: str) -> None:
+        kind = _STATUS_TYPES.get(status, "APIError")
+        error = {"message": message, "type": kind, "param": None, "code": status}
+        self._json(status, {"error": error})
+
+    def _event(self, obj: dict[str, Any] | str) -> None:
+        payload = obj if isinstance(obj, str) else json.dumps(obj)
+        data = f"data: {payload}\n\n".encode()
+        self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    # --- routes ------------------------------------------------------------------
+    def do_GET(self) -> None:  # noqa: N802
+        if not self._before({}):
+            return
+        if self.path == "/v1/models":
+            data = [
+                {"id": n, "object": "model", "created": 0, "owned_by": "test"}
+                for n in self.app.models
+            ]
+            self._json(200, {"object": "list", "data": data})
+        else:
+            self._error(404, f"no route {self.path}")
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            body = json.loads(self.rfile.read(length) or b"{}")
+        except json.JSONDecodeError:
+            self._error(400, "invalid JSON body")
+            return
+        if not self._before(body):
+            return
+        if self.path != "/v1/chat/completions":
+            self._error(404, f"no route {self.path}")
+            return
+        try:
+            self._chat(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def _before(self, body: dict[str, Any]) -> bool:
+        """Record the request and apply the auth / stall / failure faults."""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        self.app.requests.append(Recorded(self.path, body, headers))
+        faults = self.app.faults
+        if (
+            faults.api_key
+            and headers.get("authorization") != f"Bearer {faults.api_key}"
+        ):
+            self._error(401, "Unauthorized")
+            return False
+        if faults.stall_s:
+            self.app._wake.wait(faults.stall_s)
+            self.close_connection = True
+            return False
+        status = self.app.take_failure()
+        if status is not None:
+            self._error(status, f"injected failure {status}")
+            return False
+        return True
+
+    # --- chat completions -----------------------------------------------------------
+    def _chat(self, body: dict[str, Any]) -> None:
+        name = body.get("model") or ""
+        model = self.app.models.get(name)
+        if model is None:
+            self._error(404, f"The model `{name}` does not exist.")
+            return
+        record = self.app.requests[-1]
+        messages = []
+        for m in body.get("messages") or []:
+            text = _flatten(m.get("content"), record.images)
+            if text is None:
+                self._error(400, "image_url must be a base64 data URL here")
+                return
+            messages.append({"role": m.get("role", "user"), "content": text})
+        continuing = bool(body.get("continue_final_message"))
+        if continuing and body.get("add_generation_prompt", True):
+            self._error(
+                400,
+                "Cannot set both `continue_final_message` and "
+                "`add_generation_prompt` to True.",
+            )
+            return
+        if continuing and (not messages or messages[-1]["role"] != "assistant"):
+            self._error(400, "continue_final_message needs a final assistant message")
+            return
+        kwargs = dict(body.get("chat_template_kwargs") or {})
+        tok = self.app.backend.load(model.path).tokenizer
+        prompt = str(
+            tok.apply_chat_template(
+                messages,
+                tokenize=False,
+                add_generation_prompt=not continuing,
+                continue_final_message=continuing,
+                **kwargs,
+            )
+        )
+        in_thinking = False
+        if model.thinking and continuing:
+            last = messages[-1]["content"]
+            in_thinking = last.rfind(THINK_OPEN) > last.rfind(THINK_CLOSE)
+        elif model.thinking and kwargs.get("enable_thinking", True):
+            prompt += "<think>\n"  # a tiny random model never opens the thought itself
+            in_thinking = True
+        record.prompt = prompt
+        self._respond(body, name, model, prompt, in_thinking)
+
+    def _respond(
+        self,
+        body: dict[str, Any],
+        name: str,
+        model: ServedModel,
+        prompt: str,
+        in_thinking: bool,
+    ) -> None:
+        end: dict[str, Any] = {}
+        pieces = _pieces(
+            self.app.backend, model, prompt, _params(body), in_thinking, end
+        )
+        faults = self.app.faults
+        base = {"id": "chatcmpl-test", "created": int(time.time()), "model": name}
+        field_name = faults.reasoning_field if model.thinking else None
+        if body.get("stream") is not True:
+            pairs = list(pieces)
+            text = "".join(t for _, t in pairs)
+            message: dict[str, Any] = {"role": "assistant", "content": text}
+            if field_name:
+                message[field_name] = "".join(t for t, _ in pairs) or None
+            choice = {"index": 0, "message": message, "finish_reason": end["finish"]}
+            out = {**base, "object": "chat.completion", "choices": [choice]}
+            self._json(200, {**out, "usage": _usage(end["usage"])})
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        base = {**base, "object": "chat.completion.chunk"}
+        self._event(
+            {**base, "choices": [_choice({"role": "assistant", "content": ""})]}
+        )
+        for sent, (thought, text) in enumerate(pieces):
+            if faults.drop_after is not None and sent >= faults.drop_after:
+                self.close_connection = True
+                _cut(self.connection)
+                return
+            if faults.error_after is not None and sent >= faults.error_after:
+                self._event({"error": {"message": "engine died", "code": 500}})
+                self._event("[DONE]")
+                self.wfile.write(b"0\r\n\r\n")
+                return
+            delta: dict[str, Any] = {"content": text} if text else {}
+            if thought and field_name:
+                delta[field_name] = thought
+            self._event({**base, "choices": [_choice(delta)]})
+        self._event({**base, "choices": [_choice({}, end["finish"])]})
+        if (body.get("stream_options") or {}).get("include_usage"):
+            self._event({**base, "choices": [], "usage": _usage(end["usage"])})
+        self._event("[DONE]")
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
+
+
+def _pieces(
+    backend: HFBackend,
+    model: ServedModel,
+    prompt: str,
+    params: GenerationParams,
+    in_thinking: bool,
+    end: dict[str, Any],
+) -> Iterator[tuple[str, str]]:
+    """``(thought, text)`` as vLLM's reasoning parser emits them (thinking models
+    only); ``end`` receives ``usage`` and ``finish`` when generation is over."""
+    splitter = ThinkSplitter(in_thinking=in_thinking) if model.thinking else None
+    for delta in backend._raw_stream_prompt(model.path, prompt, params):
+        if delta.usage is not None:
+            end["usage"], end["finish"] = delta.usage, delta.finish_reason or "stop"
+        if delta.text:
+            thought, text = splitter.feed(delta.text) if splitter else ("", delta.text)
+            if thought or text:
+                yield thought, text
+    if splitter is not None and any(rest := splitter.flush()):
+        yield rest
+
+
+def _choice(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+    return {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+
+
+def _usage(usage: Any) -> dict[str, int]:
+    return {
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "total_tokens": usage.prompt_tokens + usage.completion_tokens,
+    }
+
+
+def _flatten(content: Any, images: list[bytes]) -> str | None:
+    """Text of a message; image parts are decoded into ``images`` (None: a bad one)."""
+    if isinstance(content, str) or content is None:
+        return content or ""
+    texts = []
+    for part in content:
+        if part.get("type") == "text":
+            texts.append(part.get("text") or "")
+            continue
+        url = (part.get("image_url") or {}).get("url") or ""
+        head, _, data = url.partition(",")
+        if not (head.startswith("data:image/") and head.endswith(";base64")):
+            return None
+        try:
+            images.append(base64.b64decode(data, validate=True))
+        except (binascii.Error, ValueError):
+            return None
+        texts.append("<|vision_start|><|image_pad|><|vision_end|>")
+    return "".join(texts)
+
+
+def _params(body: dict[str, Any]) -> GenerationParams:
+    stop = body.get("stop")
+    return GenerationParams(
+        max_tokens=body.get("max_tokens") or DEFAULT_MAX_TOKENS,
+        temperature=body.get("temperature"),
+        top_p=body.get("top_p"),
+        top_k=body.get("top_k"),
+        seed=body.get("seed"),
+        stop=[stop] if isinstance(stop, str) else stop,
+        repetition_penalty=body.get("repetition_penalty"),
+    )

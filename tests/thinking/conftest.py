@@ -1,0 +1,42 @@
+"""Fixtures for thinking tests: the transformers backend on the tiny Qwen3, and the
+loopback Ollama-protocol server serving the same tiny model (raw continuation)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ollama_server.py
+
+
+@pytest.fixture(scope="session")
+def hf_backend() -> Any:
+    """One in-process transformers backend (CPU, float32) shared by the session."""
+    import torch
+
+    from qwen_router.backends.hf import HFBackend
+
+    torch.set_num_threads(1)
+    return HFBackend(device="cpu", dtype="float32")
+
+
+@pytest.fixture(scope="session")
+def qwen3(tiny_qwen3: Path) -> str:
+    """The tiny hybrid Qwen3 folder, as the model name an ``hf:`` spec carries."""
+    return str(tiny_qwen3)
+
+
+@pytest.fixture(scope="session")
+def ollama_qwen3(tiny_qwen3: Path) -> Iterator[Any]:
+    """A loopback Ollama server answering ``qwen3:tiny`` with the tiny Qwen3."""
+    from ollama_server import OllamaTestServer, ServedModel
+
+    server = OllamaTestServer(
+        {"qwen3:tiny": ServedModel(str(tiny_qwen3), "qwen3", ["completion", "thinking"])}
+    ).start()
+    yield server
+    server.stop()
