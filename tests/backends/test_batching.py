@@ -29,7 +29,7 @@ QUESTIONS = [
     "What is 2+2? Answer briefly.",
     "Write a long poem about the sea, the sky and the mountains, with rhymes. " * 3,
     "Bonjour, comment ça va ?",
-    "x",
+    "Tell me a joke, please!",
 ]
 
 

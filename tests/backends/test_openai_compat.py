@@ -76,7 +76,7 @@ def _png() -> bytes:
     return buf.getvalue()
 
 
-# --- streaming, non-streaming, async ------------------------------------------------------
+# --- streaming, non-streaming, async --------------------------------------------------
 def test_stream_yields_text_and_usage_from_the_final_chunk(
     backend: OpenAIBackend, server: OpenAITestServer
 ) -> None:
@@ -148,7 +148,7 @@ def test_async_stream_and_generate(
     assert [b.get("stream") for b in _chats(server)[1:]] == [True, False]
 
 
-# --- thinking ---------------------------------------------------------------------------
+# --- thinking -------------------------------------------------------------------------
 @pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
 def test_reasoning_deltas_become_thinking(
     backend: OpenAIBackend, server: OpenAITestServer, field: str
@@ -184,7 +184,7 @@ def test_profile_extra_body_merges_with_the_thinking_flag(
     backend.close()
 
 
-# --- images and response_format ----------------------------------------------------------
+# --- images and response_format -------------------------------------------------------
 def test_images_reach_the_server_as_image_url_data_urls(
     backend: OpenAIBackend, server: OpenAITestServer, tmp_path: Path
 ) -> None:
@@ -224,7 +224,7 @@ def test_response_format_passes_through(
     assert sent["type"] == "json_schema" and sent["json_schema"]["schema"] == schema
 
 
-# --- continuing the final assistant message ------------------------------------------------
+# --- continuing the final assistant message -------------------------------------------
 def test_continue_assistant_after_a_closed_thought_answers(
     backend: OpenAIBackend, server: OpenAITestServer
 ) -> None:
@@ -274,7 +274,7 @@ def test_the_thinking_budget_controller_sees_the_continuation_hook(
     assert chunks[-1].result is not None and chunks[-1].result.text
 
 
-# --- models, health, configuration --------------------------------------------------------
+# --- models, health, configuration ----------------------------------------------------
 def test_list_models_and_health(
     backend: OpenAIBackend, server: OpenAITestServer
 ) -> None:
@@ -320,8 +320,6 @@ def test_router_with_an_openai_profile(
         encoding="utf-8",
     )
     result = Router(path).invoke("Say hello.", route="general")
-    assert (result.backend, result.model) == ("openai", f"openai:{QWEN2}") or (
-        result.backend == "openai" and QWEN2 in result.model
-    )
+    assert result.backend == "openai" and result.model.endswith(QWEN2)
     assert result.answer and result.usage.prompt_tokens > 0
     assert _chats(server)[-1]["model"] == QWEN2

@@ -1,4 +1,4 @@
-"""Typed errors from the OpenAI-compatible backend, and fallbacks through the Dispatcher.
+"""Typed errors from the OpenAI-compatible backend; fallbacks through the Dispatcher.
 
 Every failure is produced for real by ``tests/openai_test_server.py`` on 127.0.0.1
 (statuses, a stall past the client timeout, a connection cut mid-stream, an error
@@ -77,7 +77,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-# --- the map is complete ----------------------------------------------------------------
+# --- the map is complete --------------------------------------------------------------
 def _exported_exceptions(module: Any, names: list[str]) -> set[type[BaseException]]:
     return {
         obj
@@ -89,7 +89,7 @@ def _exported_exceptions(module: Any, names: list[str]) -> set[type[BaseExceptio
 
 
 def test_every_exception_openai_exports_has_its_own_row() -> None:
-    exported = _exported_exceptions(openai, dir(openai))
+    exported = _exported_exceptions(openai, list(openai.__all__))
     rows = {cls for cls, _ in ERROR_TABLE}
     assert exported, "found no exception classes in openai"
     assert sorted(c.__name__ for c in exported - rows) == []
@@ -101,7 +101,7 @@ def test_every_exception_the_client_defines_is_caught() -> None:
     assert [c.__name__ for c in defined if not issubclass(c, rows)] == []
 
 
-# --- each error, for real ---------------------------------------------------------------
+# --- each error, for real -------------------------------------------------------------
 @pytest.mark.parametrize(
     ("status", "retryable"),
     [
@@ -210,7 +210,7 @@ def test_an_unreadable_image_fails_before_any_request(
     assert server.requests == []
 
 
-# --- fallbacks through the Dispatcher ------------------------------------------------------
+# --- fallbacks through the Dispatcher -------------------------------------------------
 def _dispatcher(backends: dict[str, Backend]) -> Dispatcher:
     retry = RetryConfig(max_retries=1, backoff_s=0.0, cooldown_s=0.0)
     return Dispatcher(backends.__getitem__, retry, sleep=lambda _s: None)

@@ -6,7 +6,6 @@ Bounded and deterministic: ``derandomize``, at most 30 examples per operation.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,7 +46,3 @@ schema = schemathesis.pytest.from_fixture("api_schema")
 def test_no_server_errors(case: Any, fuzz_server: Any) -> None:
     case.call_and_validate(base_url=fuzz_server.url, checks=[not_a_server_error],
                            timeout=60)
-
-
-def test_schema_fixture_path_exists() -> None:
-    assert Path(__file__).exists()
