@@ -30,7 +30,6 @@ from qwen_router.errors import (
     BackendUnavailable,
     ModelNotFound,
 )
-
 from qwen_router.types import Usage
 
 from .base import BaseBackend, Capabilities, GenerateRequest, RawDelta
@@ -98,13 +97,15 @@ class FakeBackend(BaseBackend):
         self.calls = 0
         self._lock = threading.Lock()
 
-    # --- script -------------------------------------------------------------------------
+    # --- script -------------------------------------------------------------------
     def _answer(self, request: GenerateRequest) -> str:
         if callable(self.reply):
             return self.reply(request)
         if self.reply is not None:
             return self.reply
-        last = next((m.text for m in reversed(request.messages) if m.role == "user"), "")
+        last = next(
+            (m.text for m in reversed(request.messages) if m.role == "user"), ""
+        )
         return f"[{request.model}] {last[:200]}".strip()
 
     def _script(
@@ -117,16 +118,22 @@ class FakeBackend(BaseBackend):
                 self.requests.append(request)
         if self.models is not None and request.model not in self.models:
             raise ModelNotFound(
-                f"model {request.model!r} not found", backend=self.name, model=request.model
+                f"model {request.model!r} not found",
+                backend=self.name,
+                model=request.model,
             )
         pieces: list[str] = []
         if request.thinking and self.thinking:
             pieces += ["<think>", *_TOKEN.findall(self.thinking), "</think>\n\n"]
         pieces += _TOKEN.findall(self._answer(request))
-        last = next((m.text for m in reversed(request.messages) if m.role == "user"), "")
+        last = next(
+            (m.text for m in reversed(request.messages) if m.role == "user"), ""
+        )
         if self.fail_on is not None and self.fail_on in last:
             error = _ERRORS[self.fail_with](
-                f"scripted failure ({self.fail_with})", backend=self.name, model=request.model
+                f"scripted failure ({self.fail_with})",
+                backend=self.name,
+                model=request.model,
             )
             return pieces[: self.fail_after_tokens], error, "stop"
         limit = request.params.max_tokens
@@ -144,11 +151,13 @@ class FakeBackend(BaseBackend):
             yield RawDelta(
                 text=piece,
                 tokens=1,
-                usage=Usage(prompt_tokens=prompt, completion_tokens=len(pieces)) if last else None,
+                usage=Usage(prompt_tokens=prompt, completion_tokens=len(pieces))
+                if last
+                else None,
                 finish_reason=finish if last else None,
             )
 
-    # --- BaseBackend ----------------------------------------------------------------------
+    # --- BaseBackend --------------------------------------------------------------
     def _raw_stream(self, request: GenerateRequest) -> Iterator[RawDelta]:
         pieces, error, finish = self._script(request)
         for delta in self._deltas(request, pieces, finish):

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any, ClassVar
 
 import ollama
-from qwen_router.errors import BackendError
+from qwen_router.errors import BackendError, ModelCapabilityError
 from qwen_router.types import GenerationParams
 
 from .base import (
@@ -78,6 +78,7 @@ class OllamaBackend(BaseBackend):
         self.requests = RequestBuilder(keep_alive, dict(options or {}), think_level)
         self._lock = threading.Lock()
         self._client: ollama.Client | None = None
+        self._capabilities: dict[str, list[str]] = {}
         self._aclient: tuple[asyncio.AbstractEventLoop, ollama.AsyncClient] | None = (
             None
         )
@@ -127,10 +128,31 @@ class OllamaBackend(BaseBackend):
             finally:
                 getattr(parts, "close", lambda: None)()
 
+    def _require_vision(self, request: GenerateRequest) -> None:
+        """Images only go to models whose ``/api/show`` lists ``vision``.
+
+        Raises:
+            ModelCapabilityError: the model has no vision capability.
+        """
+        if not any(m.images for m in request.messages):
+            return
+        caps = self._capabilities.get(request.model)
+        if caps is None:
+            caps = self._capabilities[request.model] = self.model_capabilities(request.model)
+        if "vision" not in caps:
+            raise ModelCapabilityError(
+                f"model {request.model!r} on {self.host} cannot read images "
+                f"(capabilities: {', '.join(caps) or 'none'})",
+                hint="route images to a vision model such as ollama:qwen2.5vl",
+                backend=self.name,
+                model=request.model,
+            )
+
     def _chat(
         self, request: GenerateRequest, stats: ServerStats, *, stream: bool = True
     ) -> Iterator[RawDelta]:
-        kwargs = self.requests.chat(request, stream=stream)
+        kwargs = self.requests.chat(request, stream=stream)  # decodes images first
+        self._require_vision(request)
         try:
             yield from self._run("chat", kwargs, stats)
         except ThinkingUnsupported as exc:  # a 400, so before any output
@@ -205,6 +227,7 @@ class OllamaBackend(BaseBackend):
         self, request: GenerateRequest, stats: ServerStats, *, stream: bool = True
     ) -> AsyncIterator[RawDelta]:
         kwargs = self.requests.chat(request, stream=stream)
+        await asyncio.to_thread(self._require_vision, request)
         try:
             async for delta in self._arun("chat", kwargs, stats):
                 yield delta

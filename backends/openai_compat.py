@@ -5,8 +5,9 @@ Model spec: ``openai:NAME``, NAME being the server's model id
 (``openai:Qwen/Qwen3-8B``).
 Profile options (``backends.openai``): ``base_url`` (default ``OPENAI_BASE_URL``, then
 vLLM's ``http://127.0.0.1:8000/v1``), ``api_key`` (default ``OPENAI_API_KEY``, then
-``"EMPTY"`` as vLLM expects), ``timeout`` (seconds), ``headers`` and ``extra_body``
-(sent with every request). The client never retries: that is the Dispatcher's job.
+``"EMPTY"`` as vLLM expects), ``endpoints`` (model -> base URL, for models served by
+their own cluster), ``timeout`` (seconds), ``headers`` and ``extra_body`` (sent with
+every request). The client never retries: that is the Dispatcher's job.
 
 Thinking: ``reasoning_content`` / ``reasoning`` deltas (vLLM's and SGLang's reasoning
 parsers) become thinking; ``<think>`` tags in the content are split as usual.
@@ -57,6 +58,7 @@ __all__ = ["OpenAIBackend"]
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 DEFAULT_TIMEOUT_S = 300.0
+_Async = openai.AsyncOpenAI
 
 
 class OpenAIBackend(ContinuationMixin, BaseBackend):
@@ -76,42 +78,48 @@ class OpenAIBackend(ContinuationMixin, BaseBackend):
         timeout: float | None = DEFAULT_TIMEOUT_S,
         headers: Mapping[str, str] | None = None,
         extra_body: Mapping[str, Any] | None = None,
+        endpoints: Mapping[str, str] | None = None,
     ) -> None:
         # Environment defaults read here until qwen_router.settings owns them.
         base = base_url or os.environ.get("OPENAI_BASE_URL") or DEFAULT_BASE_URL
         self.base_url = base.rstrip("/")
+        self.endpoints = {m: url.rstrip("/") for m, url in (endpoints or {}).items()}
         self._api_key = api_key or os.environ.get("OPENAI_API_KEY") or "EMPTY"
         self.timeout = timeout
         self.headers = dict(headers or {})
         self.extra_body = dict(extra_body or {})
         self._lock = threading.Lock()
-        self._client: openai.OpenAI | None = None
-        self._aclient: tuple[asyncio.AbstractEventLoop, openai.AsyncOpenAI] | None = (
-            None
-        )
+        self._clients: dict[str, openai.OpenAI] = {}
+        self._aclients: dict[str, tuple[asyncio.AbstractEventLoop, _Async]] = {}
 
-    # --- clients ------------------------------------------------------------------
-    def _client_kwargs(self) -> dict[str, Any]:
+    def url_for(self, model: str | None) -> str:
+        """The base URL serving ``model``: its ``endpoints`` entry or ``base_url``."""
+        return self.endpoints.get(model, self.base_url) if model else self.base_url
+
+    # --- clients (one per base URL) ---------------------------------------------------
+    def _client_kwargs(self, url: str) -> dict[str, Any]:
         return {
-            "base_url": self.base_url,
+            "base_url": url,
             "api_key": self._api_key,
             "timeout": self.timeout,
             "max_retries": 0,
             "default_headers": self.headers or None,
         }
 
-    def _sync(self) -> openai.OpenAI:
+    def _sync(self, url: str) -> openai.OpenAI:
         with self._lock:
-            if self._client is None:
-                self._client = openai.OpenAI(**self._client_kwargs())
-            return self._client
+            if url not in self._clients:
+                self._clients[url] = openai.OpenAI(**self._client_kwargs(url))
+            return self._clients[url]
 
-    def _async(self) -> openai.AsyncOpenAI:
+    def _async(self, url: str) -> openai.AsyncOpenAI:
         loop = asyncio.get_running_loop()  # an async HTTP client belongs to one loop
         with self._lock:
-            if self._aclient is None or self._aclient[0] is not loop:
-                self._aclient = (loop, openai.AsyncOpenAI(**self._client_kwargs()))
-            return self._aclient[1]
+            pair = self._aclients.get(url)
+            if pair is None or pair[0] is not loop:
+                pair = (loop, openai.AsyncOpenAI(**self._client_kwargs(url)))
+                self._aclients[url] = pair
+            return pair[1]
 
     def _map_errors(self, ctx: ErrorContext) -> AbstractContextManager[None]:
         """Translate openai exceptions (see ``openai_compat_errors.ERROR_TABLE``)."""
@@ -119,15 +127,17 @@ class OpenAIBackend(ContinuationMixin, BaseBackend):
 
     def close(self) -> None:
         with self._lock:
-            client, self._client = self._client, None
-        if client is not None:
+            clients, self._clients = list(self._clients.values()), {}
+        for client in clients:
             client.close()
 
     async def aclose(self) -> None:
+        loop = asyncio.get_running_loop()
         with self._lock:
-            pair, self._aclient = self._aclient, None
-        if pair is not None and pair[0] is asyncio.get_running_loop():
-            await pair[1].close()
+            pairs, self._aclients = list(self._aclients.values()), {}
+        for owner, client in pairs:
+            if owner is loop:
+                await client.close()
         self.close()
 
     # --- request building (shared by sync and async) --------------------------------
@@ -155,9 +165,9 @@ class OpenAIBackend(ContinuationMixin, BaseBackend):
 
     # --- sync I/O -------------------------------------------------------------------
     def _deltas(self, kwargs: dict[str, Any]) -> Iterator[RawDelta]:
-        ctx = ErrorContext(self.base_url, kwargs["model"])
+        ctx = ErrorContext(self.url_for(kwargs["model"]), kwargs["model"])
         with self._map_errors(ctx):
-            reply = self._sync().chat.completions.create(**kwargs)
+            reply = self._sync(ctx.base_url).chat.completions.create(**kwargs)
             if not kwargs["stream"]:
                 yield completion_delta(reply)
                 return
@@ -182,9 +192,9 @@ class OpenAIBackend(ContinuationMixin, BaseBackend):
 
     # --- async I/O ------------------------------------------------------------------
     async def _adeltas(self, kwargs: dict[str, Any]) -> AsyncIterator[RawDelta]:
-        ctx = ErrorContext(self.base_url, kwargs["model"])
+        ctx = ErrorContext(self.url_for(kwargs["model"]), kwargs["model"])
         with self._map_errors(ctx):
-            reply = await self._async().chat.completions.create(**kwargs)
+            reply = await self._async(ctx.base_url).chat.completions.create(**kwargs)
             if not kwargs["stream"]:
                 yield completion_delta(reply)
                 return
@@ -209,46 +219,47 @@ class OpenAIBackend(ContinuationMixin, BaseBackend):
         return last_result([chunk async for chunk in acollect(request.model, deltas)])
 
     # --- models and health ------------------------------------------------------------
-    def list_models(self) -> list[str]:
-        """The model ids the server lists (``GET /v1/models``).
+    def list_models(self, base_url: str | None = None) -> list[str]:
+        """The model ids ``base_url`` (default: ``self.base_url``) lists at ``/models``.
 
         Raises:
             BackendUnavailable: the server cannot be reached.
             BackendTimeout: it did not answer in time.
             BackendResponseError: it answered with an error (401: a bad key).
         """
-        with self._map_errors(ErrorContext(self.base_url)):
-            return [m.id for m in self._sync().models.list()]
+        url = base_url or self.base_url
+        with self._map_errors(ErrorContext(url)):
+            return [m.id for m in self._sync(url).models.list()]
 
-    async def alist_models(self) -> list[str]:
+    async def alist_models(self, base_url: str | None = None) -> list[str]:
         """Async twin of :meth:`list_models`.
 
         Raises:
             BackendError: as :meth:`list_models`.
         """
-        with self._map_errors(ErrorContext(self.base_url)):
-            return [m.id async for m in self._async().models.list()]
+        url = base_url or self.base_url
+        with self._map_errors(ErrorContext(url)):
+            return [m.id async for m in self._async(url).models.list()]
 
     def health(self, model: str) -> Health:
-        """Reachable, and ``model`` listed by ``GET /v1/models``. Never raises.
+        """Reachable, and ``model`` listed by its server's ``/models``. Never raises.
 
         Raises:
             Nothing: failures are reported in ``Health.detail``.
         """
+        url = self.url_for(model)
         try:
-            names = self.list_models()
+            names = self.list_models(url)
         except BackendError as exc:
             return Health(
                 backend=self.name, model=model, available=False, detail=str(exc)
             )
         if model in names:
-            return Health(
-                backend=self.name, model=model, available=True, detail=self.base_url
-            )
+            return Health(backend=self.name, model=model, available=True, detail=url)
         listed = ", ".join(names[:5]) or "none"
         return Health(
             backend=self.name,
             model=model,
             available=False,
-            detail=f"{self.base_url} does not serve {model!r} (it serves: {listed})",
+            detail=f"{url} does not serve {model!r} (it serves: {listed})",
         )

@@ -11,6 +11,7 @@ Branches follow what a caller does about the error, not where it came from::
     │   ├── BackendUnavailable   not running, not installed, connection refused (retryable)
     │   ├── BackendTimeout       no answer in time (retryable)
     │   ├── ModelNotFound        the model is not there (carries the command that fixes it)
+    │   ├── ModelCapabilityError the model cannot take this request (e.g. images, no vision)
     │   └── BackendResponseError the backend answered with an error (``status_code``)
     └── ToolError                a tool node was misconfigured
 
@@ -27,6 +28,7 @@ __all__ = [
     "ConfigError",
     "ImageError",
     "InputError",
+    "ModelCapabilityError",
     "ModelNotFound",
     "RouterError",
     "RoutingError",
@@ -98,6 +100,10 @@ class BackendTimeout(BackendError):
 
 class ModelNotFound(BackendError):
     """The backend is up but does not have the model."""
+
+
+class ModelCapabilityError(BackendError):
+    """The model lacks a capability the request needs; a fallback may have it."""
 
 
 class BackendResponseError(BackendError):

@@ -22,7 +22,7 @@ __all__ = ["Settings", "get_settings"]
 
 
 class Settings(BaseSettings):
-    """Everything ``qwen-router serve`` can be told; each field is ``QWEN_ROUTER_<NAME>``."""
+    """Everything ``qwen-router serve`` can be told; ``x`` is ``QWEN_ROUTER_X``."""
 
     model_config = SettingsConfigDict(env_prefix="QWEN_ROUTER_", extra="ignore")
 
@@ -32,17 +32,25 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535)
     preload: bool = Field(False, description="load every route's model at start-up")
     allow_model_specs: bool = Field(
-        True, description="let clients name any BACKEND:MODEL spec, not only the profile's"
+        True,
+        description="let clients name any BACKEND:MODEL spec, not only the profile's",
     )
 
     # --- auth and rate limits ---------------------------------------------------------
     api_keys: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="bearer tokens, comma-separated; empty: no auth"
+        default_factory=list,
+        description="bearer tokens, comma-separated; empty: no auth",
     )
-    api_keys_file: Path | None = Field(None, description="file with one bearer token per line")
+    api_keys_file: Path | None = Field(
+        None, description="file with one bearer token per line"
+    )
     metrics_require_auth: bool = False
-    rate_limit_rpm: int | None = Field(None, ge=1, description="requests per minute per key")
-    rate_limit_tpm: int | None = Field(None, ge=1, description="tokens per minute per key")
+    rate_limit_rpm: int | None = Field(
+        None, ge=1, description="requests per minute per key"
+    )
+    rate_limit_tpm: int | None = Field(
+        None, ge=1, description="tokens per minute per key"
+    )
 
     # --- size limits ------------------------------------------------------------------
     max_body_bytes: int = Field(32 * 1024 * 1024, ge=1024)
@@ -54,10 +62,14 @@ class Settings(BaseSettings):
     allow_image_urls: bool = Field(False, description="fetch http(s) image URLs")
 
     # --- load -------------------------------------------------------------------------
-    backend_concurrency: int = Field(4, ge=1, description="requests run at once per backend")
+    backend_concurrency: int = Field(
+        4, ge=1, description="requests run at once per backend"
+    )
     backend_concurrency_overrides: dict[str, int] = Field(default_factory=dict)
     queue_timeout_s: float = Field(10.0, ge=0, description="wait for a slot, then 503")
-    graceful_timeout_s: int = Field(30, ge=0, description="finish in-flight requests on stop")
+    graceful_timeout_s: int = Field(
+        30, ge=0, description="finish in-flight requests on stop"
+    )
     readyz_cache_s: float = Field(5.0, ge=0)
     log_level: str = "info"
 
@@ -69,7 +81,7 @@ class Settings(BaseSettings):
         return value
 
     def load_api_keys(self) -> list[str]:
-        """The configured bearer tokens: ``api_keys`` plus the lines of ``api_keys_file``.
+        """The bearer tokens: ``api_keys`` plus the lines of ``api_keys_file``.
 
         Blank lines and ``#`` comments in the file are skipped.
 

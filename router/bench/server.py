@@ -8,7 +8,7 @@ concurrency level it reports requests per second and p50 / p99 latency over HTTP
 process (``Router.ainvoke``; ``Router.invoke`` at 1 client), and a per-request cost
 breakdown: classifier, backend, and the LangGraph graph around them.
 
-    qwen-router bench server [--requests 400] [--concurrency 1 16 64] [--stream] [--json]
+    qwen-router bench server [--requests 400] [--concurrency 1 16 64] [--stream]
 """
 
 from __future__ import annotations
@@ -34,10 +34,12 @@ PROMPT = "Hello there, how are you today?"
 
 
 def _profile(directory: Path) -> Path:
-    routes = "\n".join(f"  {r}:\n    model: fake:overhead\n    template: {r}" for r in _ROUTES)
+    routes = "\n".join(
+        f"  {r}:\n    model: fake:overhead\n    template: {r}" for r in _ROUTES
+    )
     path = directory / "overhead.yaml"
     path.write_text(
-        "name: overhead\ndescription: FakeBackend everywhere, to measure overhead only\n"
+        "name: overhead\ndescription: FakeBackend only, to measure overhead\n"
         f"backends:\n  fake: {{reply: 'ok', record: false}}\nroutes:\n{routes}\n",
         encoding="utf-8",
     )
@@ -55,14 +57,18 @@ def _serve(profile: str, port: int) -> int:
     import logging
 
     import uvicorn
-
     from qwen_router.server import create_app
     from qwen_router.settings import Settings
 
     logging.getLogger("qwen_router").setLevel(logging.WARNING)
     settings = Settings(profile=profile, port=port, backend_concurrency=1024)
-    uvicorn.run(create_app(settings), host="127.0.0.1", port=port, log_level="warning",
-                access_log=False)
+    uvicorn.run(
+        create_app(settings),
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )
     return 0
 
 
@@ -73,7 +79,9 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
     return p50 * 1000, p99 * 1000
 
 
-async def _drive(call: Callable[[], Awaitable[None]], requests: int, concurrency: int) -> dict[str, float]:
+async def _drive(
+    call: Callable[[], Awaitable[None]], requests: int, concurrency: int
+) -> dict[str, float]:
     latencies: list[float] = []
     remaining = requests
 
@@ -92,23 +100,35 @@ async def _drive(call: Callable[[], Awaitable[None]], requests: int, concurrency
     return {"rps": len(latencies) / wall, "p50_ms": p50, "p99_ms": p99}
 
 
-async def _http_level(url: str, requests: int, concurrency: int, stream: bool) -> dict[str, float]:
+async def _http_level(
+    url: str, requests: int, concurrency: int, stream: bool
+) -> dict[str, float]:
     import httpx
 
-    body = {"model": "auto", "messages": [{"role": "user", "content": PROMPT}], "stream": stream}
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    body = {
+        "model": "auto",
+        "messages": [{"role": "user", "content": PROMPT}],
+        "stream": stream,
+    }
+    limits = httpx.Limits(
+        max_connections=concurrency, max_keepalive_connections=concurrency
+    )
     async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
 
         async def call() -> None:
             response = await client.post("/v1/chat/completions", json=body)
             if response.status_code != 200:
-                raise RuntimeError(f"server answered {response.status_code}: {response.text}")
+                raise RuntimeError(
+                    f"server answered {response.status_code}: {response.text}"
+                )
 
         await _drive(call, min(20, requests), concurrency)  # warm-up
         return await _drive(call, requests, concurrency)
 
 
-async def _inprocess_level(router: Any, requests: int, concurrency: int) -> dict[str, float]:
+async def _inprocess_level(
+    router: Any, requests: int, concurrency: int
+) -> dict[str, float]:
     async def call() -> None:
         await router.ainvoke(PROMPT)
 
@@ -126,7 +146,11 @@ def _sync_level(router: Any, requests: int) -> dict[str, float]:
         router.invoke(PROMPT)
         latencies.append(time.perf_counter() - t)
     p50, p99 = _percentiles(latencies)
-    return {"rps": requests / (time.perf_counter() - start), "p50_ms": p50, "p99_ms": p99}
+    return {
+        "rps": requests / (time.perf_counter() - start),
+        "p50_ms": p50,
+        "p99_ms": p99,
+    }
 
 
 def _breakdown(router: Any, requests: int) -> dict[str, float]:
@@ -157,7 +181,9 @@ def _breakdown(router: Any, requests: int) -> dict[str, float]:
     }
 
 
-def run(requests: int, levels: Sequence[int], *, stream: bool = False) -> dict[str, Any]:
+def run(
+    requests: int, levels: Sequence[int], *, stream: bool = False
+) -> dict[str, Any]:
     """Measure everything; return the report as a dict.
 
     Raises:
@@ -170,19 +196,30 @@ def run(requests: int, levels: Sequence[int], *, stream: bool = False) -> dict[s
         port = _free_port()
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         child = subprocess.Popen(
-            [sys.executable, "-m", "qwen_router.bench.server", "--serve", str(profile), str(port)],
+            [
+                sys.executable,
+                "-m",
+                "qwen_router.bench.server",
+                "--serve",
+                str(profile),
+                str(port),
+            ],
             env=env,
         )
         try:
             url = f"http://127.0.0.1:{port}"
             _wait_ready(url, child)
-            http = {c: asyncio.run(_http_level(url, requests, c, stream)) for c in levels}
+            http = {
+                c: asyncio.run(_http_level(url, requests, c, stream)) for c in levels
+            }
         finally:
             child.terminate()
             child.wait(timeout=30)
         router = Router(str(profile))
         try:
-            inproc = {c: asyncio.run(_inprocess_level(router, requests, c)) for c in levels}
+            inproc = {
+                c: asyncio.run(_inprocess_level(router, requests, c)) for c in levels
+            }
             sync = _sync_level(router, requests)
             parts = _breakdown(router, min(requests, 200))
         finally:
@@ -216,23 +253,33 @@ def _wait_ready(url: str, child: subprocess.Popen[bytes]) -> None:
 
 
 def _print(report: dict[str, Any]) -> None:
-    print(f"server overhead: FakeBackend (instant, overhead-measuring fake), "
-          f"{report['requests_per_level']} requests per level, {report['cpus']} CPUs, "
-          f"stream={report['stream']}")
-    print(f"{'clients':>7} | {'HTTP req/s':>10} {'p50 ms':>8} {'p99 ms':>8} | "
-          f"{'in-proc req/s':>13} {'p50 ms':>8} {'p99 ms':>8} | {'added p50':>9}")
+    print(
+        f"server overhead: FakeBackend (instant, overhead-measuring fake), "
+        f"{report['requests_per_level']} requests per level, {report['cpus']} CPUs, "
+        f"stream={report['stream']}"
+    )
+    print(
+        f"{'clients':>7} | {'HTTP req/s':>10} {'p50 ms':>8} {'p99 ms':>8} | "
+        f"{'in-proc req/s':>13} {'p50 ms':>8} {'p99 ms':>8} | {'added p50':>9}"
+    )
     for c, h in report["http"].items():
         i = report["in_process_ainvoke"][c]
-        print(f"{c:>7} | {h['rps']:>10.0f} {h['p50_ms']:>8.2f} {h['p99_ms']:>8.2f} | "
-              f"{i['rps']:>13.0f} {i['p50_ms']:>8.2f} {i['p99_ms']:>8.2f} | "
-              f"{report['added_p50_ms'][c]:>8.2f}ms")
+        print(
+            f"{c:>7} | {h['rps']:>10.0f} {h['p50_ms']:>8.2f} {h['p99_ms']:>8.2f} | "
+            f"{i['rps']:>13.0f} {i['p50_ms']:>8.2f} {i['p99_ms']:>8.2f} | "
+            f"{report['added_p50_ms'][c]:>8.2f}ms"
+        )
     s = report["in_process_invoke_1_client"]
-    print(f"Router.invoke, 1 client: {s['rps']:.0f} req/s, p50 {s['p50_ms']:.2f} ms, "
-          f"p99 {s['p99_ms']:.2f} ms")
+    print(
+        f"Router.invoke, 1 client: {s['rps']:.0f} req/s, p50 {s['p50_ms']:.2f} ms, "
+        f"p99 {s['p99_ms']:.2f} ms"
+    )
     b = report["breakdown"]
-    print(f"per request (median): classify {b['classify_ms']:.3f} ms, backend "
-          f"{b['backend_ms']:.3f} ms, graph {b['graph_ms']:.3f} ms "
-          f"(Router.invoke {b['router_invoke_ms']:.3f} ms)")
+    print(
+        f"per request (median): classify {b['classify_ms']:.3f} ms, backend "
+        f"{b['backend_ms']:.3f} ms, graph {b['graph_ms']:.3f} ms "
+        f"(Router.invoke {b['router_invoke_ms']:.3f} ms)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -241,13 +288,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     Raises:
         RuntimeError: the benchmark server failed.
     """
-    parser = argparse.ArgumentParser(prog="qwen-router bench server", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="qwen-router bench server",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--requests", type=int, default=400, help="requests per level")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
-    parser.add_argument("--stream", action="store_true", help="SSE streams instead of JSON")
+    parser.add_argument(
+        "--stream", action="store_true", help="SSE streams instead of JSON"
+    )
     parser.add_argument("--json", action="store_true")
-    parser.add_argument("--serve", nargs=2, metavar=("PROFILE", "PORT"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--serve", nargs=2, metavar=("PROFILE", "PORT"), help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     if args.serve:
         return _serve(args.serve[0], int(args.serve[1]))

@@ -17,7 +17,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-
 from qwen_router import __version__
 from qwen_router.backends.base import Backend, GenerateRequest
 from qwen_router.backends_health import route_health
@@ -25,6 +24,7 @@ from qwen_router.classify import default_classifier
 from qwen_router.core import Router
 from qwen_router.profiles import load_profile, parse_model_spec
 from qwen_router.settings import Settings, get_settings
+from qwen_router.types import Message
 
 from . import ollama_api, openai_api
 from .errors import install_error_handlers
@@ -42,7 +42,10 @@ def _build_router(settings: Settings, backends: Mapping[str, Backend] | None) ->
     profile = load_profile(settings.profile)
     classifier = PrecomputedClassifier(default_classifier(profile))
     return Router(
-        profile, classifier=classifier, backends=backends, image_limits=settings.image_limits()
+        profile,
+        classifier=classifier,
+        backends=backends,
+        image_limits=settings.image_limits(),
     )
 
 
@@ -66,11 +69,16 @@ def _preload(router: Router) -> None:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     router = await asyncio.to_thread(_build_router, settings, app.state.backends)
+    # the first classification may load an embedding model: do it now, off the loop
+    warm = [Message(role="user", content="warm up")]
+    await asyncio.to_thread(router.classifier.classify, warm)
     if settings.preload:
         await asyncio.to_thread(_preload, router)
     else:
-        log.info("models load on first use; the first request per model is slower "
-                 "(start with --preload to load them now)")
+        log.info(
+            "models load on first use; the first request per model is slower "
+            "(start with --preload to load them now)"
+        )
     app.state.service = RouterService(router, settings, app.state.metrics)
     app.state.ready = True
     try:
@@ -139,7 +147,8 @@ def create_app(
     app = FastAPI(
         title="qwen-router",
         version=__version__,
-        description="The router as a model named `auto`, over OpenAI- and Ollama-compatible APIs.",
+        description="The router as a model named `auto`, over OpenAI- and "
+        "Ollama-compatible APIs.",
         lifespan=_lifespan,
     )
     app.state.settings = settings

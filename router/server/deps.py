@@ -18,8 +18,12 @@ def service_of(request: Request) -> RouterService:
     """
     service = getattr(request.app.state, "service", None)
     if service is None:
-        raise ApiError(503, "the server is not ready", code="not_ready",
-                       headers={"Retry-After": "1"})
+        raise ApiError(
+            503,
+            "the server is not ready",
+            code="not_ready",
+            headers={"Retry-After": "1"},
+        )
     return service  # type: ignore[no-any-return]
 
 

@@ -1,6 +1,7 @@
 """One mapping from errors to HTTP answers, in each API's own error shape.
 
-* OpenAI paths (``/v1/...`` and the rest): ``{"error": {"message", "type", "param", "code"}}``
+* OpenAI paths (``/v1/...``, the rest): ``{"error": {"message", "type", "param",
+  "code"}}``
 * Ollama paths (``/api/...``): ``{"error": "..."}``
 
 ``RouterError`` subclasses map to status codes here and only here; request-level
@@ -16,8 +17,6 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from starlette.exceptions import HTTPException as StarletteHTTPException
-
 from qwen_router.errors import (
     BackendResponseError,
     BackendTimeout,
@@ -28,6 +27,7 @@ from qwen_router.errors import (
     ModelNotFound,
     RouterError,
 )
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 __all__ = [
     "ApiError",
@@ -40,9 +40,16 @@ __all__ = [
 
 log = logging.getLogger("qwen_router.server")
 
-_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-          404: "not_found_error", 405: "invalid_request_error", 413: "invalid_request_error",
-          422: "invalid_request_error", 429: "rate_limit_error"}
+_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    413: "invalid_request_error",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+}
 
 
 class ApiError(Exception):
@@ -81,9 +88,17 @@ def _is_limit(message: str) -> bool:
 def status_for(exc: RouterError) -> tuple[int, str]:
     """The HTTP status and an error code for a ``RouterError``."""
     if isinstance(exc, ImageError):
-        return (413, "image_too_large") if _is_limit(exc.message) else (422, "invalid_image")
+        return (
+            (413, "image_too_large")
+            if _is_limit(exc.message)
+            else (422, "invalid_image")
+        )
     if isinstance(exc, InputError):
-        return (413, "request_too_large") if _is_limit(exc.message) else (400, "invalid_request")
+        return (
+            (413, "request_too_large")
+            if _is_limit(exc.message)
+            else (400, "invalid_request")
+        )
     if isinstance(exc, ModelNotFound):
         return 404, "model_not_found"
     if isinstance(exc, BackendUnavailable):
@@ -99,12 +114,19 @@ def status_for(exc: RouterError) -> tuple[int, str]:
 
 
 def error_payload(
-    api: str, status: int, message: str, *, code: str | None = None, param: str | None = None
+    api: str,
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    param: str | None = None,
 ) -> dict[str, Any]:
     """The error body in ``api``'s shape."""
     if api == "ollama":
         return {"error": message}
-    kind = _TYPES.get(status, "server_error" if status >= 500 else "invalid_request_error")
+    kind = _TYPES.get(
+        status, "server_error" if status >= 500 else "invalid_request_error"
+    )
     return {"error": {"message": message, "type": kind, "param": param, "code": code}}
 
 
@@ -126,11 +148,19 @@ def _validation_message(exc: RequestValidationError) -> tuple[int, str, str | No
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
         detail = next(e for e in errors if e.get("type") == "json_invalid")
-        return 400, f"invalid JSON body: {detail.get('ctx', {}).get('error', 'parse error')}", None
+        return (
+            400,
+            f"invalid JSON body: {detail.get('ctx', {}).get('error', 'parse error')}",
+            None,
+        )
     first = errors[0] if errors else {}
     loc = [str(p) for p in first.get("loc", ()) if p != "body"]
     where = ".".join(loc)
-    message = f"{where}: {first.get('msg', 'invalid value')}" if where else str(first.get("msg"))
+    message = (
+        f"{where}: {first.get('msg', 'invalid value')}"
+        if where
+        else str(first.get("msg"))
+    )
     if len(errors) > 1:
         message += f" (+{len(errors) - 1} more)"
     return 422, message, where or None
@@ -142,8 +172,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
         return error_response(
-            api_for_path(request.url.path), exc.status, exc.message,
-            code=exc.code, param=exc.param, headers=exc.headers,
+            api_for_path(request.url.path),
+            exc.status,
+            exc.message,
+            code=exc.code,
+            param=exc.param,
+            headers=exc.headers,
         )
 
     @app.exception_handler(RouterError)
@@ -151,7 +185,9 @@ def install_error_handlers(app: FastAPI) -> None:
         status, code = status_for(exc)
         if status >= 500:
             log.warning("router error: %s: %s", type(exc).__name__, exc)
-        return error_response(api_for_path(request.url.path), status, str(exc), code=code)
+        return error_response(
+            api_for_path(request.url.path), status, str(exc), code=code
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -165,7 +201,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         return error_response(
-            api_for_path(request.url.path), exc.status_code, message,
+            api_for_path(request.url.path),
+            exc.status_code,
+            message,
             headers=dict(exc.headers or {}),
         )
 
@@ -173,5 +211,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s", request.url.path)
         return error_response(
-            api_for_path(request.url.path), 500, "internal server error", code="internal_error"
+            api_for_path(request.url.path),
+            500,
+            "internal server error",
+            code="internal_error",
         )

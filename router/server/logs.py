@@ -82,14 +82,21 @@ class RequestLogMiddleware:
             self._finish(scope, state, status, start, size, digest)
 
     def _finish(
-        self, scope: Scope, state: dict[str, Any], status: int, start: float, size: int,
+        self,
+        scope: Scope,
+        state: dict[str, Any],
+        status: int,
+        start: float,
+        size: int,
         digest: Any,
     ) -> None:
         path = scope.get("path", "")
         if status >= 400 and path in _CHAT_PATHS:
             self.metrics.error(
-                api_for_path(path), status,
-                route=state.get("route", ""), model=state.get("model", ""),
+                api_for_path(path),
+                status,
+                route=state.get("route", ""),
+                model=state.get("model", ""),
             )
         if not _log.isEnabledFor(logging.INFO):
             return

@@ -14,7 +14,6 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-
 from qwen_router.types import RouteResult
 
 __all__ = ["CONTENT_TYPE", "Metrics"]
@@ -24,56 +23,94 @@ _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120
 
 
 class Metrics:
-    """The server's metrics. Every method is cheap and never raises."""
+    """The server's metrics; every method is cheap.
+
+    Raises:
+        Nothing: recording a metric never fails a request.
+    """
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
         self.requests = Counter(
-            "qwen_router_requests", "Completed chat requests.",
-            ["api", "route", "model", "stream"], registry=r,
+            "qwen_router_requests",
+            "Completed chat requests.",
+            ["api", "route", "model", "stream"],
+            registry=r,
         )
         self.errors = Counter(
-            "qwen_router_request_errors", "Requests answered with an error.",
-            ["api", "route", "model", "status"], registry=r,
+            "qwen_router_request_errors",
+            "Requests answered with an error.",
+            ["api", "route", "model", "status"],
+            registry=r,
         )
         self.latency = Histogram(
-            "qwen_router_request_latency_seconds", "Time from request to last byte.",
-            ["api", "route", "model"], buckets=_BUCKETS, registry=r,
+            "qwen_router_request_latency_seconds",
+            "Time from request to last byte.",
+            ["api", "route", "model"],
+            buckets=_BUCKETS,
+            registry=r,
         )
         self.tokens = Counter(
-            "qwen_router_tokens", "Tokens processed.", ["route", "model", "kind"], registry=r
+            "qwen_router_tokens",
+            "Tokens processed.",
+            ["route", "model", "kind"],
+            registry=r,
         )
         self.fallbacks = Counter(
-            "qwen_router_fallbacks", "Requests answered by a fallback model.",
-            ["route", "planned", "model"], registry=r,
+            "qwen_router_fallbacks",
+            "Requests answered by a fallback model.",
+            ["route", "planned", "model"],
+            registry=r,
         )
         self.stages = Counter(
-            "qwen_router_classifier_stage", "Classifier stage that decided the route.",
-            ["stage"], registry=r,
+            "qwen_router_classifier_stage",
+            "Classifier stage that decided the route.",
+            ["stage"],
+            registry=r,
         )
         self.repairs = Counter(
-            "qwen_router_repairs", "Verifier-triggered repair passes.", ["route"], registry=r
+            "qwen_router_repairs",
+            "Verifier-triggered repair passes.",
+            ["route"],
+            registry=r,
         )
         self.rejected = Counter(
-            "qwen_router_rejected", "Requests refused before running.", ["reason"], registry=r
+            "qwen_router_rejected",
+            "Requests refused before running.",
+            ["reason"],
+            registry=r,
         )
         self.in_flight = Gauge(
-            "qwen_router_in_flight", "Requests running per backend.", ["backend"], registry=r
+            "qwen_router_in_flight",
+            "Requests running per backend.",
+            ["backend"],
+            registry=r,
         )
         self.queued = Gauge(
-            "qwen_router_queued", "Requests waiting for a backend slot.", ["backend"], registry=r
+            "qwen_router_queued",
+            "Requests waiting for a backend slot.",
+            ["backend"],
+            registry=r,
         )
 
     def stage(self, stage: str) -> None:
         self.stages.labels(stage=stage).inc()
 
     def result(
-        self, api: str, result: RouteResult, *, seconds: float, planned: str, stream: bool
+        self,
+        api: str,
+        result: RouteResult,
+        *,
+        seconds: float,
+        planned: str,
+        stream: bool,
     ) -> None:
         """Count one answered request."""
         route, model = result.route, result.model
-        self.requests.labels(api=api, route=route, model=model, stream=str(stream).lower()).inc()
+        self.requests.labels(
+            api=api, route=route, model=model, stream=str(stream).lower()
+        ).inc()
         self.latency.labels(api=api, route=route, model=model).observe(seconds)
         usage = result.usage
         for kind, value in (

@@ -19,19 +19,25 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-
 from qwen_router.errors import ImageError, RouterError
-from qwen_router.types import GenerationParams, ImagePart, Message, RouteRequest, RouteResult, TextPart
+from qwen_router.types import (
+    GenerationParams,
+    ImagePart,
+    Message,
+    RouteRequest,
+    RouteResult,
+    TextPart,
+)
 
 from .deps import admitted, authorized, service_of
 from .errors import ApiError, status_for
 from .schemas import (
+    OllamaBaseRequest,
     OllamaChatRequest,
     OllamaGenerateRequest,
     OllamaMessage,
     OllamaOptions,
     OllamaShowRequest,
-    OllamaBaseRequest,
 )
 from .service import ModelEntry, Plan, RouteStream
 from .streaming import start_stream
@@ -72,7 +78,9 @@ def _params(options: OllamaOptions | None) -> GenerationParams | None:
     if options is None:
         return None
     fields = {
-        "max_tokens": options.num_predict if options.num_predict and options.num_predict > 0 else None,
+        "max_tokens": options.num_predict
+        if options.num_predict and options.num_predict > 0
+        else None,
         "temperature": options.temperature,
         "top_p": options.top_p,
         "top_k": options.top_k,
@@ -85,14 +93,19 @@ def _params(options: OllamaOptions | None) -> GenerationParams | None:
     return GenerationParams(**fields) if fields else None
 
 
-def _route_request(body: OllamaBaseRequest, messages: list[Message], entry: ModelEntry) -> RouteRequest:
+def _route_request(
+    body: OllamaBaseRequest, messages: list[Message], entry: ModelEntry
+) -> RouteRequest:
     think = body.think
     fmt = body.format
     response_format: dict[str, Any] | None = None
     if fmt == "json":
         response_format = {"type": "json_object"}
     elif isinstance(fmt, dict):
-        response_format = {"type": "json_schema", "json_schema": {"name": "format", "schema": fmt}}
+        response_format = {
+            "type": "json_schema",
+            "json_schema": {"name": "format", "schema": fmt},
+        }
     return RouteRequest(
         messages=messages,
         route=entry.route,
@@ -151,7 +164,11 @@ async def _render(stream: RouteStream, name: str, chat: bool) -> AsyncIterator[s
         return
     result = stream.result
     if result is not None:
-        yield _line(piece("", "", done=True, **_stats(result), qwen_router=plan.metadata(result)))
+        yield _line(
+            piece(
+                "", "", done=True, **_stats(result), qwen_router=plan.metadata(result)
+            )
+        )
 
 
 def _answer(result: RouteResult, plan: Plan, name: str, chat: bool) -> dict[str, Any]:
@@ -170,30 +187,52 @@ def _answer(result: RouteResult, plan: Plan, name: str, chat: bool) -> dict[str,
 
 
 async def _serve(
-    request: Request, body: OllamaBaseRequest, messages: list[Message], caller: str, chat: bool
+    request: Request,
+    body: OllamaBaseRequest,
+    messages: list[Message],
+    caller: str,
+    chat: bool,
 ) -> Any:
     service = service_of(request)
     entry = service.resolve(body.model)
     state = request.scope.setdefault("state", {})
-    plan = await service.plan(_route_request(body, messages, entry), api="ollama",
-                              caller=caller, state=state)
+    plan = await service.plan(
+        _route_request(body, messages, entry), api="ollama", caller=caller, state=state
+    )
     if body.stream:
         return await start_stream(
-            service, plan, request, lambda stream: _render(stream, body.model, chat),
+            service,
+            plan,
+            request,
+            lambda stream: _render(stream, body.model, chat),
             media_type="application/x-ndjson",
         )
     result = await service.invoke(plan)
-    return JSONResponse(_answer(result, plan, body.model, chat), headers=plan.headers(result))
+    return JSONResponse(
+        _answer(result, plan, body.model, chat), headers=plan.headers(result)
+    )
 
 
 @router.post("/chat")
-async def chat(body: OllamaChatRequest, request: Request, caller: str = Depends(admitted)) -> Any:
-    """Ollama chat: routed answer, NDJSON stream unless ``stream: false``."""
+async def chat(
+    body: OllamaChatRequest, request: Request, caller: str = Depends(admitted)
+) -> Any:
+    """Ollama chat: routed answer, NDJSON stream unless ``stream: false``.
+
+    Raises:
+        ApiError: unknown model (404), limits (400/413), busy backend (503).
+        RouterError: bad input or a backend failure, mapped to its status.
+    """
     messages = [_message(i, m) for i, m in enumerate(body.messages)]
     if not messages:  # Ollama loads the model and answers at once
         service_of(request).resolve(body.model)
-        return {"model": body.model, "created_at": _now(), "done": True, "done_reason": "load",
-                "message": {"role": "assistant", "content": ""}}
+        return {
+            "model": body.model,
+            "created_at": _now(),
+            "done": True,
+            "done_reason": "load",
+            "message": {"role": "assistant", "content": ""},
+        }
     return await _serve(request, body, messages, caller, chat=True)
 
 
@@ -201,11 +240,21 @@ async def chat(body: OllamaChatRequest, request: Request, caller: str = Depends(
 async def generate(
     body: OllamaGenerateRequest, request: Request, caller: str = Depends(admitted)
 ) -> Any:
-    """Ollama generate: ``prompt`` (+ ``system``, ``images``) answered as one user turn."""
+    """Ollama generate: ``prompt`` (+ ``system``, ``images``) as one user turn.
+
+    Raises:
+        ApiError: unknown model (404), limits (400/413), busy backend (503).
+        RouterError: bad input or a backend failure, mapped to its status.
+    """
     if not body.prompt.strip() and not body.images:
         service_of(request).resolve(body.model)
-        return {"model": body.model, "created_at": _now(), "response": "", "done": True,
-                "done_reason": "load"}
+        return {
+            "model": body.model,
+            "created_at": _now(),
+            "response": "",
+            "done": True,
+            "done_reason": "load",
+        }
     messages = [Message(role="system", content=body.system)] if body.system else []
     user = OllamaMessage(role="user", content=body.prompt, images=body.images)
     messages.append(_message(len(messages), user))
@@ -219,14 +268,23 @@ def _model_row(entry: ModelEntry) -> dict[str, Any]:
         "modified_at": "1970-01-01T00:00:00Z",
         "size": 0,
         "digest": hashlib.sha256(entry.name.encode()).hexdigest(),
-        "details": {"format": "qwen-router", "family": "qwen-router", "families": ["qwen-router"],
-                    "parameter_size": "", "quantization_level": ""},
+        "details": {
+            "format": "qwen-router",
+            "family": "qwen-router",
+            "families": ["qwen-router"],
+            "parameter_size": "",
+            "quantization_level": "",
+        },
     }
 
 
 @router.get("/tags")
 async def tags(request: Request) -> dict[str, Any]:
-    """Every model name this server answers to."""
+    """Every model name this server answers to.
+
+    Raises:
+        ApiError: 503 while the server is starting.
+    """
     return {"models": [_model_row(e) for e in service_of(request).models]}
 
 
@@ -247,8 +305,12 @@ async def show(body: OllamaShowRequest, request: Request) -> dict[str, Any]:
         "parameters": "",
         "template": "{{ .Prompt }}",
         "details": _model_row(entry)["details"],
-        "model_info": {"qwen_router.kind": entry.kind, "qwen_router.route": entry.route,
-                       "qwen_router.model": entry.model, "qwen_router.profile": service.profile.name},
+        "model_info": {
+            "qwen_router.kind": entry.kind,
+            "qwen_router.route": entry.route,
+            "qwen_router.model": entry.model,
+            "qwen_router.profile": service.profile.name,
+        },
         "capabilities": ["completion", "thinking", "vision"],
         "modified_at": "1970-01-01T00:00:00Z",
     }

@@ -17,10 +17,16 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-
 from qwen_router.errors import ImageError, RouterError
 from qwen_router.images import load_image_bytes
-from qwen_router.types import GenerationParams, ImagePart, Message, RouteRequest, RouteResult, TextPart
+from qwen_router.types import (
+    GenerationParams,
+    ImagePart,
+    Message,
+    RouteRequest,
+    RouteResult,
+    TextPart,
+)
 
 from .deps import admitted, authorized, service_of
 from .errors import error_payload, status_for
@@ -42,8 +48,10 @@ def _image(part: ImageUrlPart, where: str, allow_urls: bool) -> ImagePart:
         return ImagePart(image=load_image_bytes(url, where=where))
     if url.startswith(("http://", "https://")):
         if not allow_urls:
-            raise ImageError(f"{where}: image URLs are not fetched by this server",
-                             hint="send the image as a data: URL")
+            raise ImageError(
+                f"{where}: image URLs are not fetched by this server",
+                hint="send the image as a data: URL",
+            )
         return ImagePart(image=url)
     raise ImageError(f"{where}: image_url must be a data: URL")
 
@@ -62,7 +70,9 @@ def _message(index: int, message: OpenAIMessage, allow_urls: bool) -> Message:
     return Message(role=role, content=parts)
 
 
-def to_route_request(body: ChatCompletionRequest, entry: ModelEntry, *, allow_urls: bool) -> RouteRequest:
+def to_route_request(
+    body: ChatCompletionRequest, entry: ModelEntry, *, allow_urls: bool
+) -> RouteRequest:
     """The internal request for an OpenAI body served by ``entry``.
 
     Raises:
@@ -106,7 +116,9 @@ def _finish(result: RouteResult) -> str:
     return "length" if result.finish_reason == "length" else "stop"
 
 
-def _completion(result: RouteResult, plan: Plan, cid: str, created: int) -> dict[str, Any]:
+def _completion(
+    result: RouteResult, plan: Plan, cid: str, created: int
+) -> dict[str, Any]:
     message: dict[str, Any] = {"role": "assistant", "content": result.answer}
     if result.thinking:
         message["reasoning_content"] = result.thinking
@@ -115,8 +127,14 @@ def _completion(result: RouteResult, plan: Plan, cid: str, created: int) -> dict
         "object": "chat.completion",
         "created": created,
         "model": result.model,
-        "choices": [{"index": 0, "message": message, "finish_reason": _finish(result),
-                     "logprobs": None}],
+        "choices": [
+            {
+                "index": 0,
+                "message": message,
+                "finish_reason": _finish(result),
+                "logprobs": None,
+            }
+        ],
         "usage": _usage(result),
         "qwen_router": plan.metadata(result),
     }
@@ -133,9 +151,13 @@ async def _render(
 
     def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
         data: dict[str, Any] = {
-            "id": cid, "object": "chat.completion.chunk", "created": created,
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
             "model": plan.model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}],
+            "choices": [
+                {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
+            ],
         }
         if include_usage:
             data["usage"] = None
@@ -164,8 +186,16 @@ async def _render(
             meta["answer"] = result.answer
         yield chunk({}, _finish(result), qwen_router=meta)
         if include_usage:
-            yield _sse({"id": cid, "object": "chat.completion.chunk", "created": created,
-                        "model": plan.model, "choices": [], "usage": _usage(result)})
+            yield _sse(
+                {
+                    "id": cid,
+                    "object": "chat.completion.chunk",
+                    "created": created,
+                    "model": plan.model,
+                    "choices": [],
+                    "usage": _usage(result),
+                }
+            )
     yield "data: [DONE]\n\n"
 
 
@@ -173,33 +203,53 @@ async def _render(
 async def chat_completions(
     body: ChatCompletionRequest, request: Request, caller: str = Depends(admitted)
 ) -> Any:
-    """Answer a chat completion, routed; ``stream: true`` answers with SSE chunks."""
+    """Answer a chat completion, routed; ``stream: true`` answers with SSE chunks.
+
+    Raises:
+        ApiError: unknown model (404), limits (400/413), busy backend (503).
+        RouterError: bad input or a backend failure, mapped to its status.
+    """
     service = service_of(request)
     entry = service.resolve(body.model)
-    route_request = to_route_request(body, entry, allow_urls=service.settings.allow_image_urls)
+    route_request = to_route_request(
+        body, entry, allow_urls=service.settings.allow_image_urls
+    )
     state = request.scope.setdefault("state", {})
     plan = await service.plan(route_request, api="openai", caller=caller, state=state)
     cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         return await start_stream(
-            service, plan, request,
+            service,
+            plan,
+            request,
             lambda stream: _render(stream, cid, created, include_usage),
             media_type="text/event-stream",
         )
     result = await service.invoke(plan)
-    return JSONResponse(_completion(result, plan, cid, created), headers=plan.headers(result))
+    return JSONResponse(
+        _completion(result, plan, cid, created), headers=plan.headers(result)
+    )
 
 
 @router.get("/models")
 async def list_models(request: Request) -> dict[str, Any]:
-    """``auto``, ``auto:ROUTE`` for every route, and every model of the profile."""
+    """``auto``, ``auto:ROUTE`` for every route, and every model of the profile.
+
+    Raises:
+        ApiError: 503 while the server is starting.
+    """
     service = service_of(request)
     return {
         "object": "list",
         "data": [
-            {"id": e.name, "object": "model", "created": 0, "owned_by": "qwen-router",
-             "qwen_router": {"kind": e.kind, "route": e.route, "model": e.model}}
+            {
+                "id": e.name,
+                "object": "model",
+                "created": 0,
+                "owned_by": "qwen-router",
+                "qwen_router": {"kind": e.kind, "route": e.route, "model": e.model},
+            }
             for e in service.models
         ],
     }

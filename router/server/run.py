@@ -12,7 +12,6 @@ import logging
 from typing import Any
 
 import uvicorn
-
 from qwen_router.settings import Settings
 
 from .app import create_app
@@ -46,7 +45,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {}
     for arg, field in _ARGS.items():
         value = getattr(args, arg, None)
-        if value is None or (value is False and field in ("preload", "allow_image_urls")):
+        if value is None or (
+            value is False and field in ("preload", "allow_image_urls")
+        ):
             continue
         overrides[field] = value
     return Settings(**overrides)

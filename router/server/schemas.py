@@ -42,7 +42,9 @@ class TextContentPart(_Wire):
 
 
 class ImageUrl(_Wire):
-    url: str = Field(description="a data: URL (base64), or http(s) when the server allows")
+    url: str = Field(
+        description="a data: URL (base64), or http(s) when the server allows"
+    )
     detail: str | None = None
 
 
@@ -51,7 +53,9 @@ class ImageUrlPart(_Wire):
     image_url: ImageUrl
 
 
-OpenAIContentPart = Annotated[Union[TextContentPart, ImageUrlPart], Field(discriminator="type")]
+OpenAIContentPart = Annotated[
+    Union[TextContentPart, ImageUrlPart], Field(discriminator="type")
+]
 
 
 class OpenAIMessage(_Wire):
@@ -130,7 +134,7 @@ class OllamaChatRequest(OllamaBaseRequest):
 
 
 class OllamaGenerateRequest(OllamaBaseRequest):
-    """``POST /api/generate``. An empty ``prompt`` only loads the model, as in Ollama."""
+    """``POST /api/generate``. An empty ``prompt`` only loads the model (as Ollama)."""
 
     prompt: str = ""
     system: str | None = None

@@ -38,7 +38,7 @@ Clock = Callable[[], float]
 
 
 class Authenticator:
-    """Checks ``Authorization: Bearer <key>``; with no keys configured, everyone passes."""
+    """Checks ``Authorization: Bearer <key>``; with no keys configured, all pass."""
 
     def __init__(self, keys: Sequence[str]) -> None:
         self._keys = [k.encode() for k in keys if k]
@@ -62,8 +62,10 @@ class Authenticator:
             matched |= hmac.compare_digest(given, key)
         if scheme.lower() != "bearer" or not given or not matched:
             raise ApiError(
-                401, "invalid or missing API key (send 'Authorization: Bearer <key>')",
-                code="invalid_api_key", headers={"WWW-Authenticate": "Bearer"},
+                401,
+                "invalid or missing API key (send 'Authorization: Bearer <key>')",
+                code="invalid_api_key",
+                headers={"WWW-Authenticate": "Bearer"},
             )
         return "key:" + hashlib.sha256(given).hexdigest()[:12]
 
@@ -75,10 +77,14 @@ class _Bucket:
 
 
 class RateLimiter:
-    """Per-key requests-per-minute and tokens-per-minute buckets (``None``: no limit)."""
+    """Per-key requests- and tokens-per-minute buckets (``None``: no limit)."""
 
     def __init__(
-        self, rpm: int | None = None, tpm: int | None = None, *, clock: Clock = time.monotonic
+        self,
+        rpm: int | None = None,
+        tpm: int | None = None,
+        *,
+        clock: Clock = time.monotonic,
     ) -> None:
         self.rpm, self.tpm, self.clock = rpm, tpm, clock
         self._requests: dict[str, _Bucket] = {}
@@ -87,7 +93,9 @@ class RateLimiter:
     def _level(self, table: dict[str, _Bucket], key: str, capacity: int) -> _Bucket:
         now = self.clock()
         bucket = table.setdefault(key, _Bucket(float(capacity), now))
-        bucket.level = min(capacity, bucket.level + (now - bucket.stamp) * capacity / 60.0)
+        bucket.level = min(
+            capacity, bucket.level + (now - bucket.stamp) * capacity / 60.0
+        )
         bucket.stamp = now
         return bucket
 
@@ -118,8 +126,10 @@ class RateLimiter:
 def _limited(what: str, limit: int, wait: float) -> ApiError:
     seconds = max(1, math.ceil(wait))
     return ApiError(
-        429, f"rate limit reached: {limit} {what}; retry in {seconds}s",
-        code="rate_limit_exceeded", headers={"Retry-After": str(seconds)},
+        429,
+        f"rate limit reached: {limit} {what}; retry in {seconds}s",
+        code="rate_limit_exceeded",
+        headers={"Retry-After": str(seconds)},
     )
 
 
@@ -136,12 +146,17 @@ class Lease:
 
 
 class ConcurrencyGate:
-    """At most ``limit(backend)`` requests per backend at once; a short queue, then 503."""
+    """At most ``limit(backend)`` requests per backend at once; a short queue, then
+    503."""
 
     def __init__(
         self, limit: Callable[[str], int], *, queue_timeout_s: float, metrics: Metrics
     ) -> None:
-        self._limit, self.queue_timeout_s, self._metrics = limit, queue_timeout_s, metrics
+        self._limit, self.queue_timeout_s, self._metrics = (
+            limit,
+            queue_timeout_s,
+            metrics,
+        )
         self._semaphores: dict[str, asyncio.Semaphore] = {}
 
     async def acquire(self, backend: str) -> Lease:
@@ -157,12 +172,16 @@ class ConcurrencyGate:
             queued = self._metrics.queued.labels(backend=backend)
             queued.inc()
             try:
-                await asyncio.wait_for(sem.acquire(), timeout=self.queue_timeout_s or 0.001)
+                await asyncio.wait_for(
+                    sem.acquire(), timeout=self.queue_timeout_s or 0.001
+                )
             except asyncio.TimeoutError:
                 self._metrics.reject("overloaded")
                 raise ApiError(
-                    503, f"the {backend} backend is busy; try again shortly",
-                    code="overloaded", headers={"Retry-After": "1"},
+                    503,
+                    f"the {backend} backend is busy; try again shortly",
+                    code="overloaded",
+                    headers={"Retry-After": "1"},
                 ) from None
             finally:
                 queued.dec()
@@ -209,11 +228,17 @@ class BodyLimitMiddleware:
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
-        first: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        first: Message = {
+            "type": "http.request",
+            "body": b"".join(chunks),
+            "more_body": False,
+        }
         await self.app(scope, _replay([first], None, receive), send)
 
 
-def _replay(messages: list[Message], extra: Message | None, receive: Receive) -> Receive:
+def _replay(
+    messages: list[Message], extra: Message | None, receive: Receive
+) -> Receive:
     pending = list(messages) + ([extra] if extra is not None else [])
 
     async def replayed() -> Message:
@@ -237,12 +262,22 @@ def _content_length(scope: Scope) -> int | None:
 async def _send_413(scope: Scope, send: Send, limit: int) -> None:
     api = api_for_path(scope.get("path", ""))
     body = json.dumps(
-        error_payload(api, 413, f"request body is over the limit of {limit} bytes",
-                      code="request_too_large")
+        error_payload(
+            api,
+            413,
+            f"request body is over the limit of {limit} bytes",
+            code="request_too_large",
+        )
     ).encode()
-    await send({
-        "type": "http.response.start", "status": 413,
-        "headers": [(b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()), (b"connection", b"close")],
-    })
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})

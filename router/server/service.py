@@ -27,7 +27,14 @@ from .errors import ApiError
 from .metrics import Metrics
 from .security import Authenticator, ConcurrencyGate, Lease, RateLimiter
 
-__all__ = ["AUTO", "ModelEntry", "Plan", "PrecomputedClassifier", "RouteStream", "RouterService"]
+__all__ = [
+    "AUTO",
+    "ModelEntry",
+    "Plan",
+    "PrecomputedClassifier",
+    "RouteStream",
+    "RouterService",
+]
 
 AUTO = "auto"
 _DECISION: contextvars.ContextVar[RouteDecision | None] = contextvars.ContextVar(
@@ -102,11 +109,16 @@ class Plan:
         }
         if result is not None:
             meta.update(
-                verification=result.verification.model_dump() if result.verification else None,
+                verification=result.verification.model_dump()
+                if result.verification
+                else None,
                 thinking_budget_hit=result.thinking_budget_hit,
                 repairs=result.repairs,
-                timings={k: round(v, 2) for k, v in result.timings.model_dump().items()
-                         if isinstance(v, float)},
+                timings={
+                    k: round(v, 2)
+                    for k, v in result.timings.model_dump().items()
+                    if isinstance(v, float)
+                },
             )
         return meta
 
@@ -141,12 +153,14 @@ class RouterService:
         self._by_name = {e.name: e for e in self.models}
         self._by_short = {e.model.split(":", 1)[1]: e for e in self.models if e.model}
         self.gate = ConcurrencyGate(
-            settings.concurrency_for, queue_timeout_s=settings.queue_timeout_s, metrics=metrics
+            settings.concurrency_for,
+            queue_timeout_s=settings.queue_timeout_s,
+            metrics=metrics,
         )
         self.limiter = RateLimiter(settings.rate_limit_rpm, settings.rate_limit_tpm)
         self.auth = Authenticator(settings.load_api_keys())
 
-    # --- names --------------------------------------------------------------------------
+    # --- names --------------------------------------------------------------------
     def resolve(self, name: str) -> ModelEntry:
         """The entry a client's model name means.
 
@@ -159,16 +173,26 @@ class RouterService:
             if entry is not None:
                 return entry
         backend, sep, rest = name.partition(":")
-        if self.settings.allow_model_specs and sep and rest.strip() and backend in KNOWN_BACKENDS:
+        if (
+            self.settings.allow_model_specs
+            and sep
+            and rest.strip()
+            and backend in KNOWN_BACKENDS
+        ):
             return ModelEntry(name, "model", model=name)
         routes = ", ".join(f"{AUTO}:{r}" for r in self.profile.routes)
         raise ApiError(
-            404, f"model {name!r} not found; use '{AUTO}', a route ({routes}) or a profile model",
-            code="model_not_found", param="model",
+            404,
+            f"model {name!r} not found; use '{AUTO}', a route ({routes}) "
+            "or a profile model",
+            code="model_not_found",
+            param="model",
         )
 
-    # --- planning -----------------------------------------------------------------------
-    async def plan(self, request: RouteRequest, *, api: str, caller: str, state: dict[str, Any]) -> Plan:
+    # --- planning -----------------------------------------------------------------
+    async def plan(
+        self, request: RouteRequest, *, api: str, caller: str, state: dict[str, Any]
+    ) -> Plan:
         """Classify and select, before any response starts.
 
         Raises:
@@ -177,22 +201,32 @@ class RouterService:
         """
         if len(request.messages) > self.settings.max_messages:
             raise InputError(
-                f"{len(request.messages)} messages is over the limit of {self.settings.max_messages}"
+                f"{len(request.messages)} messages is over the limit of "
+                f"{self.settings.max_messages}"
             )
         params = request.params
-        if params and params.max_tokens and params.max_tokens > self.settings.max_output_tokens:
+        if (
+            params
+            and params.max_tokens
+            and params.max_tokens > self.settings.max_output_tokens
+        ):
             raise ApiError(
-                400, f"max_tokens {params.max_tokens} is over the server's limit of "
-                f"{self.settings.max_output_tokens}", code="invalid_request", param="max_tokens",
+                400,
+                f"max_tokens {params.max_tokens} is over the server's limit of "
+                f"{self.settings.max_output_tokens}",
+                code="invalid_request",
+                param="max_tokens",
             )
         _precheck(request.messages)
         decision = self.router.classifier.classify(request.messages)
         self.metrics.stage(decision.stage)
         decision, selection = decide(decision, self.profile, request)
-        state.update(route=selection.route, model=str(selection.candidates[0]), caller=caller)
+        state.update(
+            route=selection.route, model=str(selection.candidates[0]), caller=caller
+        )
         return Plan(request, decision, selection, api, caller, state)
 
-    # --- running ------------------------------------------------------------------------
+    # --- running ------------------------------------------------------------------
     async def invoke(self, plan: Plan) -> RouteResult:
         """Answer ``plan`` under the backend gate.
 
@@ -219,8 +253,15 @@ class RouterService:
         return RouteStream(self, plan, lease)
 
     def record(self, plan: Plan, result: RouteResult, *, stream: bool) -> None:
+        """Metrics, token charge and log fields for one answered request.
+
+        Raises:
+            Nothing.
+        """
         seconds = time.perf_counter() - plan.started
-        self.metrics.result(plan.api, result, seconds=seconds, planned=plan.model, stream=stream)
+        self.metrics.result(
+            plan.api, result, seconds=seconds, planned=plan.model, stream=stream
+        )
         self.limiter.charge(plan.caller, result.usage.total_tokens)
         plan.state.update(route=result.route, model=result.model)
 
@@ -274,6 +315,11 @@ class RouteStream:
             await events.aclose()  # type: ignore[attr-defined]
 
     async def aclose(self) -> None:
+        """Close the graph's stream and give the backend slot back.
+
+        Raises:
+            Nothing from a stream that is already finished or still unwinding.
+        """
         try:
             await self._gen.aclose()  # type: ignore[attr-defined]
         except RuntimeError:  # still running in a cancelled task: it ends on its own

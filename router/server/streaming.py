@@ -66,5 +66,8 @@ async def start_stream(
         raise
     request.scope.setdefault("state", {})["stream"] = True
     return GuardedStreamingResponse(
-        render(stream), on_close=stream.aclose, headers=plan.headers(), media_type=media_type
+        render(stream),
+        on_close=stream.aclose,
+        headers=plan.headers(),
+        media_type=media_type,
     )

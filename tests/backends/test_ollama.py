@@ -17,6 +17,7 @@ from qwen_router.backends.ollama import OllamaBackend
 from qwen_router.backends.ollama_wire import format_from, image_b64, options_from
 from qwen_router.backends.registry import create_backend
 from qwen_router.errors import (
+    ModelCapabilityError,
     BackendResponseError,
     BackendTimeout,
     BackendUnavailable,
@@ -157,6 +158,15 @@ def test_images_in_every_accepted_form(
     message = _bodies(ollama_server)[-1]["messages"][-1]
     assert message["content"] == "What is this?"
     assert message["images"] == [b64] * 4
+
+
+def test_images_to_a_model_without_vision_are_refused(
+    backend: OllamaBackend, ollama_server: OllamaTestServer
+) -> None:
+    message = Message(role="user", content=[TextPart(text="x"), ImagePart(image=PNG)])
+    with pytest.raises(ModelCapabilityError, match="cannot read images"):
+        backend.generate(GenerateRequest(model="qwen2.5:tiny", messages=[message]))
+    assert not _bodies(ollama_server)  # refused after /api/show, before any chat
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 import uvicorn
-
 from qwen_router.backends.base import Backend
 from qwen_router.server import create_app
 from qwen_router.settings import Settings
@@ -30,7 +29,11 @@ class ServerThread:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on",
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            lifespan="on",
             timeout_graceful_shutdown=10,
         )
         self.app = app
@@ -58,7 +61,10 @@ class ServerThread:
 
 @contextlib.contextmanager
 def serve(
-    profile: str | Path, *, backends: Mapping[str, Backend] | None = None, **settings: Any
+    profile: str | Path,
+    *,
+    backends: Mapping[str, Backend] | None = None,
+    **settings: Any,
 ) -> Iterator[ServerThread]:
     """Run a server for ``profile`` with ``settings`` overrides until the block ends."""
     app = create_app(Settings(profile=str(profile), **settings), backends=backends)
@@ -77,7 +83,8 @@ def write_fake_profile(path: Path, *, options: str = "{}") -> Path:
         for name in ROUTES
     )
     path.write_text(
-        f"name: fake\nbackends:\n  fake: {options}\nretry: {{max_retries: 0}}\nroutes:\n{routes}\n",
+        f"name: fake\nbackends:\n  fake: {options}\n"
+        f"retry: {{max_retries: 0}}\nroutes:\n{routes}\n",
         encoding="utf-8",
     )
     return path

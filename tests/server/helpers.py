@@ -17,4 +17,6 @@ def png_bytes(width: int = 8, height: int = 8) -> bytes:
 
 
 def png_data_url(width: int = 8, height: int = 8) -> str:
-    return "data:image/png;base64," + base64.b64encode(png_bytes(width, height)).decode()
+    return (
+        "data:image/png;base64," + base64.b64encode(png_bytes(width, height)).decode()
+    )

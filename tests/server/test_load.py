@@ -9,21 +9,24 @@ from typing import Any
 
 import ollama
 import openai
-
 from qwen_router.backends.fake import FakeBackend
 
 CLIENTS = 100
 
 
 async def _openai(server: Any, i: int, stream: bool) -> str:
-    c = openai.AsyncOpenAI(base_url=server.url + "/v1", api_key="x", max_retries=0, timeout=120)
+    c = openai.AsyncOpenAI(
+        base_url=server.url + "/v1", api_key="x", max_retries=0, timeout=120
+    )
     messages = [{"role": "user", "content": f"request {i}"}]
     if not stream:
         completion = await c.chat.completions.create(model="auto", messages=messages)
         assert completion.choices[0].finish_reason == "stop"
         return completion.choices[0].message.content or ""
     parts, finished = [], []
-    async for chunk in await c.chat.completions.create(model="auto", messages=messages, stream=True):
+    async for chunk in await c.chat.completions.create(
+        model="auto", messages=messages, stream=True
+    ):
         if chunk.choices:
             parts.append(chunk.choices[0].delta.content or "")
             finished.append(chunk.choices[0].finish_reason)
@@ -38,7 +41,9 @@ async def _ollama(server: Any, i: int, stream: bool) -> str:
         response = await c.chat(model="auto", messages=messages)
         assert response.done
         return response.message.content
-    parts = [p async for p in await c.chat(model="auto", messages=messages, stream=True)]
+    parts = [
+        p async for p in await c.chat(model="auto", messages=messages, stream=True)
+    ]
     assert parts[-1].done
     return "".join(p.message.content for p in parts)
 

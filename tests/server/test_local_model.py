@@ -13,14 +13,19 @@ def test_local_profile_answers_through_both_apis() -> None:
     import ollama
 
     with serve("local", preload=True) as server:
-        c = openai.OpenAI(base_url=server.url + "/v1", api_key="x", max_retries=0, timeout=600)
+        c = openai.OpenAI(
+            base_url=server.url + "/v1", api_key="x", max_retries=0, timeout=600
+        )
         raw = c.chat.completions.with_raw_response.create(
-            model="auto", max_tokens=24, temperature=0,
+            model="auto",
+            max_tokens=24,
+            temperature=0,
             messages=[{"role": "user", "content": "What is the capital of France?"}],
         )
         completion = raw.parse()
         reply = ollama.Client(host=server.url, timeout=600).chat(
-            model="auto", options={"num_predict": 16, "temperature": 0},
+            model="auto",
+            options={"num_predict": 16, "temperature": 0},
             messages=[{"role": "user", "content": "Say hello."}],
         )
     assert raw.headers["x-qwen-router-model"] == "gguf:smollm2-135m-instruct"

@@ -7,7 +7,6 @@ from typing import Any
 import httpx
 import ollama
 import pytest
-
 from qwen_router.backends.fake import FakeBackend
 
 from .helpers import png_bytes
@@ -26,8 +25,10 @@ def capturing(server: Any) -> tuple[ollama.Client, list[httpx.Response]]:
 def test_chat_from_tiny_model_with_route_headers(tiny_server: Any) -> None:
     c, seen = capturing(tiny_server)
     response = c.chat(
-        model="auto", messages=[{"role": "user", "content": "Solve 2x + 4 = 10 for x."}],
-        stream=False, options={"temperature": 0},
+        model="auto",
+        messages=[{"role": "user", "content": "Solve 2x + 4 = 10 for x."}],
+        stream=False,
+        options={"temperature": 0},
     )
     assert response.done and response.done_reason in ("stop", "length")
     assert isinstance(response.message.content, str) and response.eval_count
@@ -40,17 +41,26 @@ def test_chat_stream_matches_non_stream(tiny_server: Any) -> None:
     c = client(tiny_server)
     messages = [{"role": "user", "content": "Describe a quiet morning."}]
     options = {"temperature": 0, "num_predict": 6}
-    full = c.chat(model="auto:general", messages=messages, stream=False, options=options)
-    parts = list(c.chat(model="auto:general", messages=messages, stream=True, options=options))
+    full = c.chat(
+        model="auto:general", messages=messages, stream=False, options=options
+    )
+    parts = list(
+        c.chat(model="auto:general", messages=messages, stream=True, options=options)
+    )
     assert parts[-1].done and not any(p.done for p in parts[:-1])
     assert "".join(p.message.content or "" for p in parts) == full.message.content
     assert parts[-1].eval_count == full.eval_count
 
 
 def test_generate_stream(tiny_server: Any) -> None:
-    parts = list(client(tiny_server).generate(
-        model="auto:code", prompt="Write a Python function.", system="Be brief.", stream=True
-    ))
+    parts = list(
+        client(tiny_server).generate(
+            model="auto:code",
+            prompt="Write a Python function.",
+            system="Be brief.",
+            stream=True,
+        )
+    )
     assert parts[-1].done and parts[-1].eval_count
     assert all(isinstance(p.response, str) for p in parts)
 
@@ -87,11 +97,18 @@ def test_think_and_images(fake_server: Any) -> None:
     with fake_server(backend) as server:
         c = client(server)
         response = c.chat(
-            model="fake:qwen3-scripted", think=True, stream=False,
-            messages=[{"role": "user", "content": "What is this?", "images": [png_bytes()]}],
+            model="fake:qwen3-scripted",
+            think=True,
+            stream=False,
+            messages=[
+                {"role": "user", "content": "What is this?", "images": [png_bytes()]}
+            ],
         )
-        parts = list(c.generate(model="auto", prompt="What is this?", images=[png_bytes()],
-                                stream=True))
+        parts = list(
+            c.generate(
+                model="auto", prompt="What is this?", images=[png_bytes()], stream=True
+            )
+        )
     assert response.message.content == "A red square."
     assert response.message.thinking == "Looking closely."
     assert any(m.images for m in backend.requests[0].messages)
@@ -101,14 +118,22 @@ def test_think_and_images(fake_server: Any) -> None:
 def test_unreadable_image_is_rejected(fake_server: Any) -> None:
     with fake_server() as server, pytest.raises(ollama.ResponseError) as info:
         client(server).chat(
-            model="auto", messages=[{"role": "user", "content": "x", "images": ["bm90IGFuIGltYWdl"]}]
+            model="auto",
+            messages=[{"role": "user", "content": "x", "images": ["bm90IGFuIGltYWdl"]}],
         )
     assert info.value.status_code == 422
 
 
 def test_failure_mid_stream_is_an_error_line(fake_server: Any) -> None:
     backend = FakeBackend(reply="a b c d", fail_on="BOOM", fail_after_tokens=1)
-    with fake_server(backend) as server, pytest.raises(ollama.ResponseError, match="scripted"):
-        list(client(server).chat(
-            model="auto", messages=[{"role": "user", "content": "BOOM"}], stream=True
-        ))
+    with (
+        fake_server(backend) as server,
+        pytest.raises(ollama.ResponseError, match="scripted"),
+    ):
+        list(
+            client(server).chat(
+                model="auto",
+                messages=[{"role": "user", "content": "BOOM"}],
+                stream=True,
+            )
+        )

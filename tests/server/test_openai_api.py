@@ -6,7 +6,6 @@ from typing import Any
 
 import openai
 import pytest
-
 from qwen_router.backends.fake import FakeBackend
 
 from .helpers import png_data_url
@@ -16,7 +15,9 @@ MATH = "Solve for x: 3x + 5 = 20. What is x?"
 
 
 def client(server: Any, key: str = "unused") -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0, timeout=120)
+    return openai.OpenAI(
+        base_url=server.url + "/v1", api_key=key, max_retries=0, timeout=120
+    )
 
 
 def test_routed_answer_from_tiny_model_with_headers(tiny_server: Any) -> None:
@@ -28,7 +29,9 @@ def test_routed_answer_from_tiny_model_with_headers(tiny_server: Any) -> None:
     assert raw.headers["x-qwen-router-model"].startswith("hf:")
     assert 0 <= float(raw.headers["x-qwen-router-confidence"]) <= 1
     meta = completion.model_extra["qwen_router"]
-    assert meta["route"] == "math" and meta["model"] == raw.headers["x-qwen-router-model"]
+    assert (
+        meta["route"] == "math" and meta["model"] == raw.headers["x-qwen-router-model"]
+    )
     assert completion.object == "chat.completion"
     assert isinstance(completion.choices[0].message.content, str)
     assert completion.choices[0].finish_reason in ("stop", "length")
@@ -41,10 +44,15 @@ def test_routed_answer_from_tiny_model_with_headers(tiny_server: Any) -> None:
 def test_stream_matches_non_stream_and_reports_usage(tiny_server: Any) -> None:
     c = client(tiny_server)
     messages = [{"role": "user", "content": "Tell me about the weather in spring."}]
-    full = c.chat.completions.create(model="auto:general", messages=messages, temperature=0)
+    full = c.chat.completions.create(
+        model="auto:general", messages=messages, temperature=0
+    )
     chunks = list(
         c.chat.completions.create(
-            model="auto:general", messages=messages, temperature=0, stream=True,
+            model="auto:general",
+            messages=messages,
+            temperature=0,
+            stream=True,
             stream_options={"include_usage": True},
         )
     )
@@ -53,14 +61,17 @@ def test_stream_matches_non_stream_and_reports_usage(tiny_server: Any) -> None:
     text = "".join(ch.choices[0].delta.content or "" for ch in chunks if ch.choices)
     assert text == full.choices[0].message.content
     finals = [ch for ch in chunks if ch.choices and ch.choices[0].finish_reason]
-    assert len(finals) == 1 and finals[0].model_extra["qwen_router"]["model"].startswith("hf:")
+    assert len(finals) == 1 and finals[0].model_extra["qwen_router"][
+        "model"
+    ].startswith("hf:")
     assert chunks[-1].choices == [] and chunks[-1].usage is not None
     assert chunks[-1].usage.completion_tokens == full.usage.completion_tokens
 
 
 def test_stream_headers_are_sent_before_the_body(tiny_server: Any) -> None:
     with client(tiny_server).chat.completions.with_streaming_response.create(
-        model="auto", messages=[{"role": "user", "content": "def add(a, b): return a + b  # fix"}],
+        model="auto",
+        messages=[{"role": "user", "content": "def add(a, b): return a + b  # fix"}],
         stream=True,
     ) as response:
         assert response.headers["x-qwen-router-route"] == "code"
@@ -86,7 +97,9 @@ def test_forced_route_and_concrete_model(tiny_server: Any) -> None:
 def test_models_list(tiny_server: Any) -> None:
     ids = [m.id for m in client(tiny_server).models.list()]
     assert ids[0] == "auto"
-    assert {f"auto:{r}" for r in ("general", "code", "math", "vision", "multilingual")} <= set(ids)
+    assert {
+        f"auto:{r}" for r in ("general", "code", "math", "vision", "multilingual")
+    } <= set(ids)
 
 
 def test_unknown_model_is_404(tiny_server: Any) -> None:
@@ -101,8 +114,13 @@ def test_sampling_params_reach_the_backend(fake_server: Any) -> None:
     backend = FakeBackend(reply="one two three four five six")
     with fake_server(backend) as server:
         completion = client(server).chat.completions.create(
-            model="auto:general", messages=[{"role": "user", "content": "hi"}],
-            max_completion_tokens=3, temperature=0.3, top_p=0.9, stop=["zzz"], seed=7,
+            model="auto:general",
+            messages=[{"role": "user", "content": "hi"}],
+            max_completion_tokens=3,
+            temperature=0.3,
+            top_p=0.9,
+            stop=["zzz"],
+            seed=7,
         )
     params = backend.requests[-1].params
     assert (params.max_tokens, params.temperature, params.top_p) == (3, 0.3, 0.9)
@@ -114,21 +132,29 @@ def test_thinking_goes_to_reasoning_content(fake_server: Any) -> None:
     backend = FakeBackend(reply="The answer.", thinking="Step one. Step two.")
     with fake_server(backend) as server:
         c = client(server)
-        extra = {"chat_template_kwargs": {"enable_thinking": True}, "thinking_budget": 64}
+        extra = {
+            "chat_template_kwargs": {"enable_thinking": True},
+            "thinking_budget": 64,
+        }
         completion = c.chat.completions.create(
             model=QWEN3, messages=[{"role": "user", "content": "hi"}], extra_body=extra
         )
-        chunks = list(c.chat.completions.create(
-            model=QWEN3, messages=[{"role": "user", "content": "hi"}], extra_body=extra,
-            stream=True,
-        ))
+        chunks = list(
+            c.chat.completions.create(
+                model=QWEN3,
+                messages=[{"role": "user", "content": "hi"}],
+                extra_body=extra,
+                stream=True,
+            )
+        )
     message = completion.choices[0].message
     assert message.content == "The answer."
     assert message.model_extra["reasoning_content"] == "Step one. Step two."
     assert backend.requests[-1].thinking is True
     thought = "".join(
         (ch.choices[0].delta.model_extra or {}).get("reasoning_content") or ""
-        for ch in chunks if ch.choices
+        for ch in chunks
+        if ch.choices
     )
     assert thought.strip() == "Step one. Step two."
 
@@ -138,10 +164,15 @@ def test_image_data_url_routes_to_vision(fake_server: Any) -> None:
     with fake_server(backend) as server:
         raw = client(server).chat.completions.with_raw_response.create(
             model="auto",
-            messages=[{"role": "user", "content": [
-                {"type": "text", "text": "What is in this picture?"},
-                {"type": "image_url", "image_url": {"url": png_data_url()}},
-            ]}],
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "What is in this picture?"},
+                        {"type": "image_url", "image_url": {"url": png_data_url()}},
+                    ],
+                }
+            ],
         )
     assert raw.headers["x-qwen-router-route"] == "vision"
     assert raw.parse().choices[0].message.content == "A red square."
@@ -155,7 +186,9 @@ def test_backend_failure_before_output_keeps_its_status(fake_server: Any) -> Non
         for stream in (False, True):
             with pytest.raises(openai.APIStatusError) as info:
                 result = c.chat.completions.create(
-                    model="auto", messages=[{"role": "user", "content": "BOOM"}], stream=stream
+                    model="auto",
+                    messages=[{"role": "user", "content": "BOOM"}],
+                    stream=stream,
                 )
                 list(result) if stream else None
             assert info.value.status_code == 503
@@ -181,15 +214,28 @@ def test_extra_body_fields_map_to_the_route_request() -> None:
     from qwen_router.server.schemas import ChatCompletionRequest
     from qwen_router.server.service import ModelEntry
 
-    body = ChatCompletionRequest.model_validate({
-        "model": "auto:math", "messages": [{"role": "developer", "content": "be brief"},
-                                           {"role": "user", "content": "2+2?"}],
-        "thinking_budget": 64, "chat_template_kwargs": {"enable_thinking": False},
-        "max_tokens": 9, "stop": "END", "response_format": {"type": "text"},
-    })
-    request = to_route_request(body, ModelEntry("auto:math", "route", route="math"),
-                               allow_urls=False)
-    assert (request.route, request.thinking, request.thinking_budget) == ("math", False, 64)
+    body = ChatCompletionRequest.model_validate(
+        {
+            "model": "auto:math",
+            "messages": [
+                {"role": "developer", "content": "be brief"},
+                {"role": "user", "content": "2+2?"},
+            ],
+            "thinking_budget": 64,
+            "chat_template_kwargs": {"enable_thinking": False},
+            "max_tokens": 9,
+            "stop": "END",
+            "response_format": {"type": "text"},
+        }
+    )
+    request = to_route_request(
+        body, ModelEntry("auto:math", "route", route="math"), allow_urls=False
+    )
+    assert (request.route, request.thinking, request.thinking_budget) == (
+        "math",
+        False,
+        64,
+    )
     assert request.params is not None and request.params.stop == ["END"]
     assert request.params.max_tokens == 9 and request.response_format is None
     assert request.messages[0].role == "system"

@@ -10,7 +10,6 @@ import httpx
 import ollama
 import openai
 import pytest
-
 from qwen_router.backends.fake import FakeBackend
 
 from .helpers import png_data_url
@@ -19,12 +18,16 @@ HI = [{"role": "user", "content": "hi"}]
 
 
 def oai(server: Any, key: str = "unused") -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0, timeout=60)
+    return openai.OpenAI(
+        base_url=server.url + "/v1", api_key=key, max_retries=0, timeout=60
+    )
 
 
 def test_auth_off_by_default(fake_server: Any) -> None:
     with fake_server() as server:
-        assert oai(server, "anything").chat.completions.create(model="auto", messages=HI)
+        assert oai(server, "anything").chat.completions.create(
+            model="auto", messages=HI
+        )
 
 
 def test_bearer_auth_from_env_list_and_file(fake_server: Any, tmp_path: Path) -> None:
@@ -41,7 +44,9 @@ def test_bearer_auth_from_env_list_and_file(fake_server: Any, tmp_path: Path) ->
         with pytest.raises(ollama.ResponseError) as denied:
             ollama.Client(host=server.url).list()
         assert denied.value.status_code == 401
-        authed = ollama.Client(host=server.url, headers={"Authorization": "Bearer file-key"})
+        authed = ollama.Client(
+            host=server.url, headers={"Authorization": "Bearer file-key"}
+        )
         assert authed.chat(model="auto", messages=HI).done
         assert httpx.get(server.url + "/healthz").status_code == 200
 
@@ -60,40 +65,72 @@ def test_request_rate_limit_is_429_with_retry_after(fake_server: Any) -> None:
 
 
 def test_token_rate_limit(fake_server: Any) -> None:
-    with fake_server(FakeBackend(reply="many words in this reply"), rate_limit_tpm=5) as server:
+    with fake_server(
+        FakeBackend(reply="many words in this reply"), rate_limit_tpm=5
+    ) as server:
         c = oai(server)
-        c.chat.completions.create(model="auto", messages=HI)  # spends more than 5 tokens
+        c.chat.completions.create(
+            model="auto", messages=HI
+        )  # spends more than 5 tokens
         with pytest.raises(openai.RateLimitError, match="tokens per minute"):
             c.chat.completions.create(model="auto", messages=HI)
 
 
-@pytest.mark.parametrize(("path", "ollama_shape"), [
-    ("/v1/chat/completions", False), ("/api/chat", True),
-])
+@pytest.mark.parametrize(
+    ("path", "ollama_shape"),
+    [
+        ("/v1/chat/completions", False),
+        ("/api/chat", True),
+    ],
+)
 def test_oversized_body_is_413(fake_server: Any, path: str, ollama_shape: bool) -> None:
-    body = json.dumps({"model": "auto", "messages": [{"role": "user", "content": "x" * 5000}]})
+    body = json.dumps(
+        {"model": "auto", "messages": [{"role": "user", "content": "x" * 5000}]}
+    )
     with fake_server(max_body_bytes=2048) as server:
-        response = httpx.post(server.url + path, content=body,
-                              headers={"content-type": "application/json"})
-        chunked = httpx.post(server.url + path, content=iter([body.encode()]),
-                             headers={"content-type": "application/json"})
+        response = httpx.post(
+            server.url + path,
+            content=body,
+            headers={"content-type": "application/json"},
+        )
+        chunked = httpx.post(
+            server.url + path,
+            content=iter([body.encode()]),
+            headers={"content-type": "application/json"},
+        )
     for r in (response, chunked):
         assert r.status_code == 413
         error = r.json()["error"]
-        assert isinstance(error, str) if ollama_shape else error["code"] == "request_too_large"
+        assert (
+            isinstance(error, str)
+            if ollama_shape
+            else error["code"] == "request_too_large"
+        )
 
 
 def test_too_many_messages_is_413(fake_server: Any) -> None:
-    with fake_server(max_messages=2) as server, pytest.raises(openai.APIStatusError) as info:
+    with (
+        fake_server(max_messages=2) as server,
+        pytest.raises(openai.APIStatusError) as info,
+    ):
         oai(server).chat.completions.create(model="auto", messages=HI * 3)
     assert info.value.status_code == 413
 
 
 def test_image_limits(fake_server: Any) -> None:
     def ask(url: str) -> Any:
-        return oai(server).chat.completions.create(model="auto", messages=[{
-            "role": "user", "content": [{"type": "text", "text": "what?"},
-                                        {"type": "image_url", "image_url": {"url": url}}]}])
+        return oai(server).chat.completions.create(
+            model="auto",
+            messages=[
+                {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": "what?"},
+                        {"type": "image_url", "image_url": {"url": url}},
+                    ],
+                }
+            ],
+        )
 
     with fake_server(max_image_pixels=100) as server:
         with pytest.raises(openai.APIStatusError) as too_big:
@@ -107,20 +144,33 @@ def test_image_limits(fake_server: Any) -> None:
             ask("/etc/hostname")
 
 
-@pytest.mark.parametrize(("path", "ollama_shape"), [
-    ("/v1/chat/completions", False), ("/api/chat", True), ("/api/generate", True),
-])
-def test_malformed_json_and_invalid_fields(fake_server: Any, path: str, ollama_shape: bool) -> None:
+@pytest.mark.parametrize(
+    ("path", "ollama_shape"),
+    [
+        ("/v1/chat/completions", False),
+        ("/api/chat", True),
+        ("/api/generate", True),
+    ],
+)
+def test_malformed_json_and_invalid_fields(
+    fake_server: Any, path: str, ollama_shape: bool
+) -> None:
     headers = {"content-type": "application/json"}
     with fake_server() as server:
-        broken = httpx.post(server.url + path, content=b'{"model": "auto", "mess', headers=headers)
+        broken = httpx.post(
+            server.url + path, content=b'{"model": "auto", "mess', headers=headers
+        )
         wrong = httpx.post(server.url + path, json={"model": 3, "messages": "no"})
         not_object = httpx.post(server.url + path, content=b"[1, 2]", headers=headers)
     assert broken.status_code == 400
     for r in (broken, wrong, not_object):
         assert r.status_code in (400, 422)
         error = r.json()["error"]
-        assert isinstance(error, str) if ollama_shape else {"message", "type", "param", "code"} <= set(error)
+        assert (
+            isinstance(error, str)
+            if ollama_shape
+            else {"message", "type", "param", "code"} <= set(error)
+        )
 
 
 def test_busy_backend_queues_then_503(fake_server: Any) -> None:

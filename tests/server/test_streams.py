@@ -7,19 +7,22 @@ import time
 from typing import Any
 
 import openai
-
 from qwen_router.backends.fake import FakeBackend
 
 HI = [{"role": "user", "content": "hi"}]
 
 
 def oai(server: Any) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.url + "/v1", api_key="x", max_retries=0, timeout=60)
+    return openai.OpenAI(
+        base_url=server.url + "/v1", api_key="x", max_retries=0, timeout=60
+    )
 
 
 def _in_flight(server: Any) -> float:
     registry = server.app.state.metrics.registry
-    return registry.get_sample_value("qwen_router_in_flight", {"backend": "fake"}) or 0.0
+    return (
+        registry.get_sample_value("qwen_router_in_flight", {"backend": "fake"}) or 0.0
+    )
 
 
 def _wait_until(predicate: Any, limit_s: float = 20.0) -> bool:
@@ -43,14 +46,17 @@ def test_client_disconnect_mid_stream_frees_the_slot(fake_server: Any) -> None:
         assert _wait_until(lambda: _in_flight(server) == 0)
         # the only slot is free again: another client is served in full
         answer = c.chat.completions.create(
-            model="auto", messages=HI, extra_body={"max_tokens": 5})
+            model="auto", messages=HI, extra_body={"max_tokens": 5}
+        )
         assert answer.choices[0].message.content == "word word word word word"
 
 
 def test_graceful_shutdown_finishes_in_flight_stream(fake_server: Any) -> None:
     slow = FakeBackend(reply=" ".join(["tok"] * 20), token_delay_s=0.05)
     with fake_server(slow) as server:
-        stream = oai(server).chat.completions.create(model="auto", messages=HI, stream=True)
+        stream = oai(server).chat.completions.create(
+            model="auto", messages=HI, stream=True
+        )
         chunks = iter(stream)
         next(chunks)
         stopper = threading.Thread(target=server.stop)

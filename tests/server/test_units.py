@@ -7,7 +7,6 @@ import asyncio
 from pathlib import Path
 
 import pytest
-
 from qwen_router.backends.base import GenerateRequest
 from qwen_router.backends.fake import FakeBackend
 from qwen_router.errors import BackendTimeout, ConfigError, ModelNotFound
@@ -18,10 +17,14 @@ from qwen_router.types import Message
 
 
 def _request(text: str = "hi", **kwargs: object) -> GenerateRequest:
-    return GenerateRequest(model="m", messages=[Message(role="user", content=text)], **kwargs)
+    return GenerateRequest(
+        model="m", messages=[Message(role="user", content=text)], **kwargs
+    )
 
 
-def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_settings_from_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     keys = tmp_path / "keys"
     keys.write_text("a\n# no\n\nb\n", encoding="utf-8")
     monkeypatch.setenv("QWEN_ROUTER_API_KEYS", "x, y")
@@ -49,8 +52,7 @@ def test_fake_backend_script() -> None:
     assert echo.text == "[m] hello"
     fn = FakeBackend(reply=lambda r: r.messages[-1].text.upper())
     assert asyncio.run(fn.agenerate(_request("abc"))).text == "ABC"
-    cut = FakeBackend(reply="a b c d").generate(
-        _request(params={"max_tokens": 2}))  # type: ignore[arg-type]
+    cut = FakeBackend(reply="a b c d").generate(_request(params={"max_tokens": 2}))  # type: ignore[arg-type]
     assert (cut.text, cut.finish_reason) == ("a b", "length")
 
 
@@ -90,7 +92,10 @@ def test_authenticator() -> None:
     for header in (None, "Bearer nope", "Basic k1", "Bearer "):
         with pytest.raises(ApiError) as info:
             auth.check(header)
-        assert info.value.status == 401 and info.value.headers["WWW-Authenticate"] == "Bearer"
+        assert (
+            info.value.status == 401
+            and info.value.headers["WWW-Authenticate"] == "Bearer"
+        )
 
 
 def test_model_names(fake_profile_yaml: Path) -> None:
@@ -100,8 +105,9 @@ def test_model_names(fake_profile_yaml: Path) -> None:
 
     def service(**settings: object) -> RouterService:
         router = Router(str(fake_profile_yaml))
-        return RouterService(router, Settings(profile=str(fake_profile_yaml), **settings),
-                             Metrics())
+        return RouterService(
+            router, Settings(profile=str(fake_profile_yaml), **settings), Metrics()
+        )
 
     s = service()
     assert s.resolve("auto").kind == "auto" and s.resolve("auto:latest").kind == "auto"
@@ -120,10 +126,22 @@ def test_cli_serve_options_become_settings() -> None:
     from qwen_router.cli import _parser
     from qwen_router.server.run import settings_from_args
 
-    args = _parser().parse_args([
-        "serve", "--profile", "hf", "--port", "9001", "--rate-limit-rpm", "5",
-        "--concurrency", "2", "--queue-timeout", "1.5", "--preload",
-    ])
+    args = _parser().parse_args(
+        [
+            "serve",
+            "--profile",
+            "hf",
+            "--port",
+            "9001",
+            "--rate-limit-rpm",
+            "5",
+            "--concurrency",
+            "2",
+            "--queue-timeout",
+            "1.5",
+            "--preload",
+        ]
+    )
     settings = settings_from_args(args)
     assert (settings.profile, settings.port, settings.rate_limit_rpm) == ("hf", 9001, 5)
     assert (settings.backend_concurrency, settings.queue_timeout_s) == (2, 1.5)
