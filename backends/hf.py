@@ -11,7 +11,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any, ClassVar
 
-from qwen_router.errors import BackendError, ConfigError, InputError
+from qwen_router.errors import BackendError, ConfigError, ModelCapabilityError
 from qwen_router.types import GenerationParams, Message
 
 from .base import BaseBackend, Capabilities, GenerateRequest, Health, RawDelta
@@ -100,9 +100,11 @@ class HFBackend(BaseBackend):
 
     def _raw_stream_vision(self, loaded: LoadedModel, request: GenerateRequest) -> Iterator[RawDelta]:
         if loaded.processor is None:
-            raise InputError(
+            raise ModelCapabilityError(
                 f"model {request.model} is text-only and cannot read the images in this request",
                 hint="serve the vision route with a Qwen2.5-VL / Qwen2-VL model",
+                backend=self.kind,
+                model=request.model,
             )
         from .hf_vision import VisionOptions, stream_vision
 

@@ -45,9 +45,9 @@ def llama_cpp_available() -> bool:
 def _llama_cpp() -> Any:
     try:
         import llama_cpp
-    except ImportError:
+    except (ImportError, OSError, RuntimeError) as exc:  # absent, or its library is broken
         raise BackendUnavailable(
-            "the llama.cpp backend needs llama-cpp-python", hint=_HINT, backend=_NAME
+            f"the llama.cpp backend needs llama-cpp-python ({exc})", hint=_HINT, backend=_NAME
         ) from None
     return llama_cpp
 

@@ -1,9 +1,10 @@
 """Translating llama-cpp-python's exceptions into RouterErrors, once, at the boundary.
 
-llama-cpp-python raises builtin exceptions only: ``ValueError`` (a file that does
-not load, a prompt longer than the context window, bad arguments), ``RuntimeError``
-(tokenize / decode failures), ``MemoryError``, ``OSError`` / ``FileNotFoundError``
-and ``KeyError``. :data:`ERROR_TABLE` is ordered most specific first; the
+llama-cpp-python raises builtin exceptions: ``ValueError`` (a file that does not
+load, a prompt longer than the context window, bad arguments), ``RuntimeError``
+(tokenize / decode failures), ``MemoryError``, ``ImportError`` (optional parts),
+``OSError`` / ``FileNotFoundError``, ``KeyError``, and a bare ``Exception`` from
+its grammar parser; it also defines one exception class of its own. :data:`ERROR_TABLE` is ordered most specific first; the
 completeness test checks that every exception class the installed package raises
 is covered by it.
 """
@@ -70,6 +71,15 @@ def _out_of_memory(exc: BaseException, model: str, loading: bool) -> RouterError
     )
 
 
+def _missing(exc: BaseException, model: str, loading: bool) -> RouterError:
+    return BackendUnavailable(
+        f"llama.cpp is missing a component: {_message(exc)}",
+        hint="pip install 'qwen-router[llamacpp]'",
+        backend=_NAME,
+        model=model,
+    )
+
+
 ERROR_TABLE: tuple[tuple[type[BaseException], Mapper], ...] = (
     (FileNotFoundError, _not_loadable),
     (MemoryError, _out_of_memory),
@@ -78,8 +88,9 @@ ERROR_TABLE: tuple[tuple[type[BaseException], Mapper], ...] = (
     (KeyError, _failed),
     (AttributeError, _failed),
     (RuntimeError, _failed),
+    (ImportError, _missing),
     (OSError, _failed),
-    (Exception, _failed),
+    (Exception, _failed),  # only for a bare ``raise Exception`` (grammar parsing)
 )
 
 
@@ -101,8 +112,6 @@ def map_errors(model: str, *, loading: bool = False) -> Iterator[None]:
     try:
         yield
     except RouterError:
-        raise
-    except (GeneratorExit, KeyboardInterrupt, SystemExit):
         raise
     except Exception as exc:
         raise translate(exc, model, loading=loading) from exc

@@ -79,9 +79,15 @@ class PromptTemplate(BaseModel):
 
     def _fill(self, text: str, context: dict[str, Any]) -> str:
         try:
-            return _ENV.from_string(text).render(**context).strip()
+            return _compiled(text).render(**context).strip()
         except TemplateError as exc:
             raise ConfigError(f"template {self.name!r} ({self.source}): {exc}") from None
+
+
+@functools.lru_cache(maxsize=512)
+def _compiled(source: str) -> Any:
+    """Templates are data that rarely change: compile each source text once."""
+    return _ENV.from_string(source)
 
 
 def _replace_text(message: Message, text: str) -> Message:

@@ -11,7 +11,7 @@ Branches follow what a caller does about the error, not where it came from::
     │   ├── BackendUnavailable   not running, not installed, connection refused (retryable)
     │   ├── BackendTimeout       no answer in time (retryable)
     │   ├── ModelNotFound        the model is not there (carries the command that fixes it)
-    │   ├── ModelCapabilityError the model cannot take this request (e.g. images, no vision)
+    │   ├── ModelCapabilityError the model cannot take this request (also an InputError)
     │   └── BackendResponseError the backend answered with an error (``status_code``)
     └── ToolError                a tool node was misconfigured
 
@@ -102,8 +102,12 @@ class ModelNotFound(BackendError):
     """The backend is up but does not have the model."""
 
 
-class ModelCapabilityError(BackendError):
-    """The model lacks a capability the request needs; a fallback may have it."""
+class ModelCapabilityError(BackendError, InputError):
+    """The model lacks a capability the request needs (e.g. images for a text model).
+
+    A backend error, so the dispatcher tries the route's next fallback; and an input
+    error, since when no model can take it the request is what must change.
+    """
 
 
 class BackendResponseError(BackendError):

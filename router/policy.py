@@ -40,7 +40,7 @@ AUTO_THINKING_THRESHOLD = 0.5
 
 
 def soft_thinking_switch(messages: list[Message]) -> bool | None:
-    """Qwen3's ``/think`` and ``/no_think`` in user (or system) turns; the most recent wins.
+    """Qwen3's ``/think`` / ``/no_think`` in user or system turns; the most recent wins.
 
     Raises:
         Nothing.
@@ -69,7 +69,11 @@ def _wanted_thinking(
     if mode == "auto":
         difficulty = decision.difficulty or 0.0
         hard = difficulty >= AUTO_THINKING_THRESHOLD
-        return hard, f"auto, difficulty {difficulty:.2f} {'>=' if hard else '<'} {AUTO_THINKING_THRESHOLD}"
+        return (
+            hard,
+            f"auto, difficulty {difficulty:.2f} {'>=' if hard else '<'} "
+            f"{AUTO_THINKING_THRESHOLD}",
+        )
     if spec.thinking.budget == 0 and mode == "on":
         return False, "route budget 0"
     return mode == "on", "route policy"
@@ -89,12 +93,16 @@ def _thinking(
         return thinking, None, reasons
     if request.thinking_budget is not None:
         budget: int | None = request.thinking_budget
-    elif spec.thinking.budget == 0:  # a route that is off by budget, overridden to think
+    elif (
+        spec.thinking.budget == 0
+    ):  # a route that is off by budget, overridden to think
         budget = None
     else:
         budget = spec.thinking.budget
     if budget == 0:  # only an always-thinking model gets here
-        reasons.append("thinking budget 0 on an always-thinking model: thought closed at once")
+        reasons.append(
+            "thinking budget 0 on an always-thinking model: thought closed at once"
+        )
     reasons.append(f"thinking budget: {budget if budget is not None else 'unlimited'}")
     return thinking, budget, reasons
 
@@ -103,7 +111,9 @@ def _word(thinking: bool | None) -> str:
     return "n/a" if thinking is None else "on" if thinking else "off"
 
 
-def decide(decision: RouteDecision, profile: Profile, request: RouteRequest) -> tuple[RouteDecision, Selection]:
+def decide(
+    decision: RouteDecision, profile: Profile, request: RouteRequest
+) -> tuple[RouteDecision, Selection]:
     """Pick the route and everything that serves it.
 
     Raises:
@@ -115,7 +125,8 @@ def decide(decision: RouteDecision, profile: Profile, request: RouteRequest) -> 
     if request.route:
         if request.route not in profile.routes:
             raise InputError(
-                f"unknown route {request.route!r}", hint=f"routes: {', '.join(profile.routes)}"
+                f"unknown route {request.route!r}",
+                hint=f"routes: {', '.join(profile.routes)}",
             )
         route = request.route
         decision = decision.model_copy(update={"route": route, "forced": True})
@@ -123,12 +134,25 @@ def decide(decision: RouteDecision, profile: Profile, request: RouteRequest) -> 
     else:
         route = decision.route
         lang = decision.lang
-        if "math" in decision.labels and lang and lang not in profile.policy.math_languages:
+        math_spec = profile.routes.get("math")
+        math_verifiers = list(math_spec.verifiers) if math_spec else ["math"]
+        if route == "vision":
+            if "math" in decision.labels:
+                verifiers = math_verifiers
+                reasons.append(
+                    "vision request that is also math: the math verifier runs"
+                )
+        elif (
+            "math" in decision.labels
+            and lang
+            and lang not in profile.policy.math_languages
+        ):
             route = profile.policy.non_english_math_route
             template = profile.policy.non_english_math_template
-            math_spec = profile.routes.get("math")
-            verifiers = list(math_spec.verifiers) if math_spec else ["math"]
-            reasons.append(f"math in {lang}: {route} model with the {template} template")
+            verifiers = math_verifiers
+            reasons.append(
+                f"math in {lang}: {route} model with the {template} template"
+            )
         if route not in profile.routes:
             reasons.append(f"profile has no route {route!r}: general")
             route = "general"

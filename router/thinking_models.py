@@ -1,4 +1,4 @@
-"""Model awareness for thinking: which models think, how they switch, how to sample them.
+"""Model awareness for thinking: which models think, how they switch, how to sample.
 
 Families (:class:`ThinkingFamily`):
 
@@ -91,7 +91,9 @@ def thinking_family(backend: str, name: str) -> ThinkingFamily:
     return _family_from_name(name, qwen3=qwen3)
 
 
-def clamp_thinking(family: ThinkingFamily, thinking: bool | None) -> tuple[bool | None, str | None]:
+def clamp_thinking(
+    family: ThinkingFamily, thinking: bool | None
+) -> tuple[bool | None, str | None]:
     """What the model can actually do with the wanted ``thinking``; and why it changed.
 
     Raises:

@@ -41,7 +41,9 @@ __all__ = [
 ]
 
 
-def delegated_request(backend: Backend, request: GenerateRequest) -> GenerateRequest | None:
+def delegated_request(
+    backend: Backend, request: GenerateRequest
+) -> GenerateRequest | None:
     """The request to hand to the backend unchanged, or ``None`` when a budget applies.
 
     Thinking off, an unlimited budget, or a model that cannot think: nothing to
@@ -73,7 +75,9 @@ def run_with_budget(backend: Backend, request: GenerateRequest) -> Iterator[Chun
     return BudgetController(backend, request).stream()
 
 
-def arun_with_budget(backend: Backend, request: GenerateRequest) -> AsyncIterator[Chunk]:
+def arun_with_budget(
+    backend: Backend, request: GenerateRequest
+) -> AsyncIterator[Chunk]:
     """Async twin of :func:`run_with_budget`.
 
     Raises:
@@ -97,7 +101,9 @@ def generate_with_budget(backend: Backend, request: GenerateRequest) -> Generate
     return _final(BudgetController(backend, request).stream())
 
 
-async def agenerate_with_budget(backend: Backend, request: GenerateRequest) -> GenerateResult:
+async def agenerate_with_budget(
+    backend: Backend, request: GenerateRequest
+) -> GenerateResult:
     """Async twin of :func:`generate_with_budget`.
 
     Raises:
@@ -192,7 +198,9 @@ class BudgetController:
             seen: list[Chunk] = []
             result: GenerateResult | None = None
             for chunk in self.continuer.stream(
-                step.prefix, step.params, in_thinking=step.in_thinking,
+                step.prefix,
+                step.params,
+                in_thinking=step.in_thinking,
                 chat_thinking=step.chat_thinking,
             ):
                 seen.append(chunk)
@@ -212,7 +220,9 @@ class BudgetController:
             RouterError: whatever the backend raises.
         """
         prepare = getattr(self.backend, "prepare", None)
-        load_ms = float(await asyncio.to_thread(prepare, self.request)) if prepare else 0.0
+        load_ms = (
+            float(await asyncio.to_thread(prepare, self.request)) if prepare else 0.0
+        )
         await self.continuer.arender()
         plan = self._plan(load_ms)
         step, ready = plan.first()
@@ -222,7 +232,9 @@ class BudgetController:
             seen: list[Chunk] = []
             result: GenerateResult | None = None
             async for chunk in self.continuer.astream(
-                step.prefix, step.params, in_thinking=step.in_thinking,
+                step.prefix,
+                step.params,
+                in_thinking=step.in_thinking,
                 chat_thinking=step.chat_thinking,
             ):
                 seen.append(chunk)

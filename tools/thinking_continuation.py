@@ -44,11 +44,21 @@ class ContinuationBackend(Protocol):
     """The hook a backend implements to continue the final assistant message."""
 
     def stream_continuation(
-        self, request: GenerateRequest, prefix: str, params: GenerationParams, *, in_thinking: bool
+        self,
+        request: GenerateRequest,
+        prefix: str,
+        params: GenerationParams,
+        *,
+        in_thinking: bool,
     ) -> Iterator[Chunk]: ...
 
     def astream_continuation(
-        self, request: GenerateRequest, prefix: str, params: GenerationParams, *, in_thinking: bool
+        self,
+        request: GenerateRequest,
+        prefix: str,
+        params: GenerationParams,
+        *,
+        in_thinking: bool,
     ) -> AsyncIterator[Chunk]: ...
 
 
@@ -60,7 +70,9 @@ def continuation_kind(backend: Backend, request: GenerateRequest) -> Continuatio
     """
     if isinstance(backend, ContinuationBackend):
         return "prefix"
-    if backend.capabilities.raw_continuation and not any(m.images for m in request.messages):
+    if backend.capabilities.raw_continuation and not any(
+        m.images for m in request.messages
+    ):
         return "raw"
     return "chat"
 
@@ -81,7 +93,9 @@ def render_chatml(messages: list[Message], *, thinking: bool | None) -> str:
         if message.role == "assistant" and THINK_CLOSE in content:
             content = content.split(THINK_CLOSE)[-1].lstrip("\n")
         if message.role == "tool":
-            parts.append(f"<|im_start|>user\n<tool_response>\n{content}\n</tool_response><|im_end|>\n")
+            parts.append(
+                f"<|im_start|>user\n<tool_response>\n{content}\n</tool_response><|im_end|>\n"
+            )
             continue
         parts.append(f"<|im_start|>{message.role}\n{content}<|im_end|>\n")
     parts.append("<|im_start|>assistant\n")
@@ -113,7 +127,9 @@ class Continuer:
                 raise NotImplementedError
             self.prompt = str(render(self.request))
         except NotImplementedError:  # Ollama and others: Qwen's ChatML, rendered here
-            self.prompt = render_chatml(self.request.messages, thinking=self.request.thinking)
+            self.prompt = render_chatml(
+                self.request.messages, thinking=self.request.thinking
+            )
         return self.prompt
 
     def opened_by_template(self) -> bool:
@@ -121,7 +137,12 @@ class Continuer:
         return self.kind == "raw" and self.render().rstrip().endswith(THINK_OPEN)
 
     def stream(
-        self, prefix: str, params: GenerationParams, *, in_thinking: bool, chat_thinking: bool
+        self,
+        prefix: str,
+        params: GenerationParams,
+        *,
+        in_thinking: bool,
+        chat_thinking: bool,
     ) -> Iterator[Chunk]:
         """Chunks of the continuation of ``prefix`` (``chat``: a fresh chat call).
 
@@ -136,7 +157,10 @@ class Continuer:
         if self.kind == "raw":
             backend = self.backend
             return backend.stream_prompt(  # type: ignore[no-any-return]
-                self.request.model, self.render() + prefix, params, in_thinking=in_thinking
+                self.request.model,
+                self.render() + prefix,
+                params,
+                in_thinking=in_thinking,
             )
         return self.backend.stream(self._chat_request(params, chat_thinking))
 
@@ -151,7 +175,12 @@ class Continuer:
         return self.prompt
 
     def astream(
-        self, prefix: str, params: GenerationParams, *, in_thinking: bool, chat_thinking: bool
+        self,
+        prefix: str,
+        params: GenerationParams,
+        *,
+        in_thinking: bool,
+        chat_thinking: bool,
     ) -> AsyncIterator[Chunk]:
         """Async twin of :meth:`stream`; call :meth:`arender` first.
 
@@ -165,11 +194,16 @@ class Continuer:
             )
         if self.kind == "raw":
             return backend.astream_prompt(  # type: ignore[no-any-return]
-                self.request.model, self.prompt + prefix, params, in_thinking=in_thinking
+                self.request.model,
+                self.prompt + prefix,
+                params,
+                in_thinking=in_thinking,
             )
         return self.backend.astream(self._chat_request(params, chat_thinking))
 
-    def _chat_request(self, params: GenerationParams, thinking: bool) -> GenerateRequest:
+    def _chat_request(
+        self, params: GenerationParams, thinking: bool
+    ) -> GenerateRequest:
         return self.request.model_copy(
             update={"params": params, "thinking": thinking, "thinking_budget": None}
         )

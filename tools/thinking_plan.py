@@ -27,7 +27,9 @@ __all__ = ["BudgetPlan", "Step"]
 
 FORCED_CLOSE = f"\n\n{EARLY_STOP_SENTENCE}\n{THINK_CLOSE}\n\n"  # budget hit
 ENDED_CLOSE = f"\n{THINK_CLOSE}\n\n"  # the model stopped inside its thought
-NATURAL_CLOSE = f"{THINK_CLOSE}\n\n"  # the model closed it; its newline is in the thought
+NATURAL_CLOSE = (
+    f"{THINK_CLOSE}\n\n"  # the model closed it; its newline is in the thought
+)
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,9 @@ class BudgetPlan:
     answer: list[str] = field(default_factory=list)
     model: str = ""
     backend: str = ""
-    _held: list[str] = field(default_factory=list)  # a chat pass-1 answer, until it is kept
+    _held: list[str] = field(
+        default_factory=list
+    )  # a chat pass-1 answer, until it is kept
     _phase: Literal["think", "answer"] = "think"
     _cap: int = 0
     _start: float = field(default_factory=time.perf_counter)
@@ -74,13 +78,17 @@ class BudgetPlan:
 
     def first(self) -> tuple[Step, list[Chunk]]:
         """The first pass, and chunks to emit before it (a thought closed at once)."""
-        opens = self.kind == "prefix" or (self.kind == "raw" and not self.opened_by_template)
+        opens = self.kind == "prefix" or (
+            self.kind == "raw" and not self.opened_by_template
+        )
         self.prefix = f"{THINK_OPEN}\n" if opens else ""
         if self.budget <= 0 and self.kind != "chat":
             return self._force_close(hit=True)
         self._cap = max(1, min(self.budget, self.max_tokens or self.budget))
         params = self.request.params.model_copy(update={"max_tokens": self._cap})
-        return Step("think", self.prefix, params, in_thinking=True, chat_thinking=True), []
+        return Step(
+            "think", self.prefix, params, in_thinking=True, chat_thinking=True
+        ), []
 
     def feed(self, chunk: Chunk) -> Chunk | None:
         """Account for one chunk of the current pass; return what to emit now."""
@@ -112,14 +120,20 @@ class BudgetPlan:
             self.closed = True
             return self._after_natural_close(result)
         # Every generated token of an unclosed pass 1 was thought (Ollama: eval_count).
-        self.thinking_tokens += result.usage.completion_tokens or result.usage.thinking_tokens
+        self.thinking_tokens += (
+            result.usage.completion_tokens or result.usage.thinking_tokens
+        )
         if self.kind == "chat":
             return self._chat_retry()
         return self._force_close(hit=result.finish_reason == "length")
 
-    def _after_natural_close(self, result: GenerateResult) -> tuple[Step | None, list[Chunk]]:
+    def _after_natural_close(
+        self, result: GenerateResult
+    ) -> tuple[Step | None, list[Chunk]]:
         self._mark_thought_end()
-        cut = result.finish_reason == "length" and self._cap < (self.max_tokens or 1 << 62)
+        cut = result.finish_reason == "length" and self._cap < (
+            self.max_tokens or 1 << 62
+        )
         if not cut:
             return None, self._release_held()
         if self.kind == "chat":
@@ -139,7 +153,7 @@ class BudgetPlan:
         return self._answer_step(), [chunk] if chunk else []
 
     def _chat_retry(self) -> tuple[Step, list[Chunk]]:
-        """No continuation: drop the cut thought from the prompt, answer without thinking."""
+        """No continuation: drop the cut thought, answer in non-thinking mode."""
         self._held.clear()
         self.budget_hit = True
         self.closed = True
@@ -150,9 +164,17 @@ class BudgetPlan:
         self._phase = "answer"
         params = self.request.params
         if self.max_tokens is not None:
-            left = max(self.max_tokens - self.completion_tokens, self.max_tokens // 4, 1)
+            left = max(
+                self.max_tokens - self.completion_tokens, self.max_tokens // 4, 1
+            )
             params = params.model_copy(update={"max_tokens": left})
-        return Step("answer", self.prefix, params, in_thinking=False, chat_thinking=chat_thinking)
+        return Step(
+            "answer",
+            self.prefix,
+            params,
+            in_thinking=False,
+            chat_thinking=chat_thinking,
+        )
 
     def _release_held(self) -> list[Chunk]:
         if not self._held:

@@ -32,10 +32,12 @@ from pydantic import BaseModel
 __all__ = ["BudgetStats", "main", "run"]
 
 DEFAULT_BUDGETS = "0,64,256,1024,unlimited"
-INSTRUCTION = "\nPlease reason step by step, and put your final answer within \\boxed{}."
+INSTRUCTION = (
+    "\nPlease reason step by step, and put your final answer within \\boxed{}."
+)
 # (max_tokens, answer_tokens) defaults: a real model, and the tiny one (mechanics only).
 REAL_CAPS = (8192, 1024)
-TINY_CAPS = (256, 16)
+TINY_CAPS = (96, 16)
 
 
 class BudgetStats(BaseModel):
@@ -71,7 +73,9 @@ def _budgets(text: str) -> list[int | None]:
     return out
 
 
-def _request(model: str, question: str, budget: int | None, caps: tuple[int, int], seed: int) -> Any:
+def _request(
+    model: str, question: str, budget: int | None, caps: tuple[int, int], seed: int
+) -> Any:
     from qwen_router.backends.base import GenerateRequest
     from qwen_router.thinking_models import apply_sampling_defaults
     from qwen_router.types import GenerationParams, Message
@@ -79,7 +83,9 @@ def _request(model: str, question: str, budget: int | None, caps: tuple[int, int
     max_tokens, answer_tokens = caps
     thinking = budget != 0
     limit = max_tokens if budget is None else min(max_tokens, budget + answer_tokens)
-    params, _ = apply_sampling_defaults(GenerationParams(max_tokens=limit, seed=seed), thinking)
+    params, _ = apply_sampling_defaults(
+        GenerationParams(max_tokens=limit, seed=seed), thinking
+    )
     return GenerateRequest(
         model=model,
         messages=[Message(role="user", content=question + INSTRUCTION)],
@@ -122,16 +128,29 @@ def run(
     for budget in budgets:
         results = []
         for row in rows:
-            result, wall = _one(backend, _request(model, row["question"], budget, caps, seed))
-            ok = bool(check and check(row["question"], result.text, row.get("reference")).status == "verified")
+            result, wall = _one(
+                backend, _request(model, row["question"], budget, caps, seed)
+            )
+            ok = bool(
+                check
+                and check(row["question"], result.text, row.get("reference")).status
+                == "verified"
+            )
             results.append((result, wall, ok))
+            print(
+                f"budget {budget}: {result.usage.thinking_tokens} thinking tokens, "
+                f"{wall:.0f} ms",
+                file=sys.stderr,
+            )
         thinking = [r.usage.thinking_tokens for r, _, _ in results]
         stats.append(
             BudgetStats(
                 budget=budget,
                 n=len(results),
                 thinking_tokens=statistics.median(thinking),
-                completion_tokens=statistics.median(r.usage.completion_tokens for r, _, _ in results),
+                completion_tokens=statistics.median(
+                    r.usage.completion_tokens for r, _, _ in results
+                ),
                 wall_ms=statistics.median(w for _, w, _ in results),
                 thinking_ms=statistics.median(r.thinking_ms for r, _, _ in results),
                 budget_hits=sum(r.budget_hit for r, _, _ in results),
@@ -143,7 +162,9 @@ def run(
 
 
 def _table(stats: list[BudgetStats]) -> str:
-    head = f"{'budget':>9} {'n':>3} {'think tok':>9} {'max think':>9} {'total tok':>9} {'wall ms':>9} {'think ms':>9} {'hit':>4} {'correct':>7}"
+    names = ("n", "think tok", "max think", "total tok", "wall ms", "think ms")
+    head = f"{'budget':>9} {names[0]:>3} " + " ".join(f"{n:>9}" for n in names[1:])
+    head += f" {'hit':>4} {'correct':>7}"
     lines = [head]
     for s in stats:
         name = "unlimited" if s.budget is None else str(s.budget)
@@ -156,15 +177,27 @@ def _table(stats: list[BudgetStats]) -> str:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="qwen-router bench thinking", description=__doc__.split("\n")[0])
-    parser.add_argument("--data", required=True, type=Path, help="JSONL with question / reference")
-    parser.add_argument("--model", help="BACKEND:MODEL (default: a tiny random Qwen3, mechanics only)")
+    parser = argparse.ArgumentParser(
+        prog="qwen-router bench thinking", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument(
+        "--data", required=True, type=Path, help="JSONL with question / reference"
+    )
+    parser.add_argument(
+        "--model", help="BACKEND:MODEL (default: a tiny random Qwen3, mechanics only)"
+    )
     parser.add_argument("--budgets", default=DEFAULT_BUDGETS)
     parser.add_argument("--limit", type=int, default=5, help="prompts (default 5)")
-    parser.add_argument("--max-tokens", type=int, help="cap per call (real 8192, tiny 256)")
-    parser.add_argument("--answer-tokens", type=int, help="tokens after the budget (real 1024, tiny 16)")
+    parser.add_argument(
+        "--max-tokens", type=int, help="cap per call (real 8192, tiny 96)"
+    )
+    parser.add_argument(
+        "--answer-tokens", type=int, help="tokens after the budget (real 1024, tiny 16)"
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--no-verify", action="store_true", help="skip the math verifier")
+    parser.add_argument(
+        "--no-verify", action="store_true", help="skip the math verifier"
+    )
     parser.add_argument("--json", action="store_true")
     return parser
 
@@ -182,24 +215,53 @@ def main(argv: list[str] | None = None) -> int:
     rows = _load(args.data, args.limit)
     with tempfile.TemporaryDirectory(prefix="qwen-router-bench-") as tmp:
         if args.model:
-            spec, caps, note = parse_model_spec(args.model), REAL_CAPS, f"model {args.model}"
+            spec, caps, note = (
+                parse_model_spec(args.model),
+                REAL_CAPS,
+                f"model {args.model}",
+            )
         else:
+            import torch
             from qwen_router.testing import build_tiny_qwen3
 
+            torch.set_num_threads(1)  # a 2-layer model gains nothing from threads
             spec = parse_model_spec(f"hf:{build_tiny_qwen3(Path(tmp) / 'tiny-qwen3')}")
             caps = TINY_CAPS
-            note = "tiny random Qwen3 on CPU: mechanics only (no quality, no real savings)"
+            note = (
+                "tiny random Qwen3 on CPU: mechanics only (no quality, no real savings)"
+            )
         caps = (args.max_tokens or caps[0], args.answer_tokens or caps[1])
         options = {"device": "cpu", "dtype": "float32"} if not args.model else {}
         backend = create_backend(spec.backend, options)
         try:
-            stats = run(backend, spec.name, rows, _budgets(args.budgets), caps=caps, seed=args.seed, verify=not args.no_verify)
+            stats = run(
+                backend,
+                spec.name,
+                rows,
+                _budgets(args.budgets),
+                caps=caps,
+                seed=args.seed,
+                verify=not args.no_verify,
+            )
         finally:
             backend.close()
     if args.json:
-        print(json.dumps({"note": note, "max_tokens": caps[0], "answer_tokens": caps[1], "results": [s.model_dump() for s in stats]}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "note": note,
+                    "max_tokens": caps[0],
+                    "answer_tokens": caps[1],
+                    "results": [s.model_dump() for s in stats],
+                },
+                indent=2,
+            )
+        )
     else:
-        print(f"# {note}; {len(rows)} prompts from {args.data}; max_tokens {caps[0]}, answer tokens {caps[1]}; medians")
+        print(
+            f"# {note}; {len(rows)} prompts from {args.data}; "
+            f"max_tokens {caps[0]}, answer tokens {caps[1]}; medians"
+        )
         print(_table(stats))
     return 0
 

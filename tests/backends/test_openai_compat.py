@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -323,3 +324,18 @@ def test_router_with_an_openai_profile(
     assert result.backend == "openai" and result.model.endswith(QWEN2)
     assert result.answer and result.usage.prompt_tokens > 0
     assert _chats(server)[-1]["model"] == QWEN2
+
+
+def test_endpoints_send_each_model_to_its_own_cluster(server: OpenAITestServer) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        nobody = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
+    backend = OpenAIBackend(base_url=nobody, endpoints={QWEN2: server.base_url + "/"})
+    assert (
+        backend.url_for(QWEN2) == server.base_url and backend.url_for(QWEN3) == nobody
+    )
+    assert backend.generate(_request()).text
+    assert backend.health(QWEN2).available
+    other = backend.health(QWEN3)
+    assert not other.available and nobody in other.detail
+    backend.close()

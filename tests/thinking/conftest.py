@@ -17,7 +17,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ollama_ser
 def hf_backend() -> Any:
     """One in-process transformers backend (CPU, float32) shared by the session."""
     import torch
-
     from qwen_router.backends.hf import HFBackend
 
     torch.set_num_threads(1)
@@ -36,7 +35,11 @@ def ollama_qwen3(tiny_qwen3: Path) -> Iterator[Any]:
     from ollama_server import OllamaTestServer, ServedModel
 
     server = OllamaTestServer(
-        {"qwen3:tiny": ServedModel(str(tiny_qwen3), "qwen3", ["completion", "thinking"])}
+        {
+            "qwen3:tiny": ServedModel(
+                str(tiny_qwen3), "qwen3", ["completion", "thinking"]
+            )
+        }
     ).start()
     yield server
     server.stop()

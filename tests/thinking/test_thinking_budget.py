@@ -11,7 +11,6 @@ import asyncio
 from typing import Any
 
 import pytest
-
 from qwen_router.backends.base import Chunk, GenerateRequest
 from qwen_router.thinking import EARLY_STOP_SENTENCE
 from qwen_router.tools.thinking_budget import (
@@ -27,12 +26,18 @@ from qwen_router.types import GenerationParams, Message
 EMPTY_THOUGHT = "<|im_start|>assistant\n<think>\n\n</think>\n\n"
 
 
-def _request(model: str, budget: int | None, *, max_tokens: int | None = None) -> GenerateRequest:
+def _request(
+    model: str, budget: int | None, *, max_tokens: int | None = None
+) -> GenerateRequest:
     return GenerateRequest(
         model=model,
         messages=[Message(role="user", content="What is 17 * 23?")],
         params=GenerationParams(
-            max_tokens=max_tokens or (budget or 0) + 8, seed=0, temperature=0.6, top_p=0.95, top_k=20
+            max_tokens=max_tokens or (budget or 0) + 8,
+            seed=0,
+            temperature=0.6,
+            top_p=0.95,
+            top_k=20,
         ),
         thinking=True,
         thinking_budget=budget,
@@ -54,7 +59,9 @@ def _check_budget(result: Any, budget: int) -> None:
     assert result.thinking.endswith(EARLY_STOP_SENTENCE)
     assert result.text, "an answer segment follows the forced close"
     assert result.usage.completion_tokens > result.usage.thinking_tokens
-    assert result.usage.prompt_tokens > 0 and result.generate_ms >= result.thinking_ms > 0
+    assert (
+        result.usage.prompt_tokens > 0 and result.generate_ms >= result.thinking_ms > 0
+    )
 
 
 @pytest.mark.parametrize("budget", [1, 16, 64])
@@ -67,7 +74,7 @@ def test_streaming_budget_holds(hf_backend: Any, qwen3: str, budget: int) -> Non
     assert result.usage.thinking_tokens == budget  # transformers counts tokens exactly
     prompt = controller.continuer.prompt
     assert prompt.endswith("<|im_start|>assistant\n")  # enable_thinking=True
-    continuation = controller.transcript[len(prompt):]
+    continuation = controller.transcript[len(prompt) :]
     assert continuation.startswith("<think>\n")  # the controller opened the thought
     assert continuation.count("</think>") == 1
     thought, answer = continuation.split("</think>")
@@ -99,14 +106,18 @@ def test_max_tokens_below_the_budget_still_answers(hf_backend: Any, qwen3: str) 
     assert result.usage.thinking_tokens == 12 and result.budget_hit and result.text
 
 
-def test_nothing_to_control_is_delegated(hf_backend: Any, qwen3: str, tiny_qwen2: Any) -> None:
+def test_nothing_to_control_is_delegated(
+    hf_backend: Any, qwen3: str, tiny_qwen2: Any
+) -> None:
     unlimited = _request(qwen3, None)
     assert delegated_request(hf_backend, unlimited) is unlimited
     off = unlimited.model_copy(update={"thinking": False, "thinking_budget": 16})
     assert delegated_request(hf_backend, off) is off
     qwen25 = _request(str(tiny_qwen2), 16)
     plain = delegated_request(hf_backend, qwen25)  # a model without thinking
-    assert plain is not None and plain.thinking is None and plain.thinking_budget is None
+    assert (
+        plain is not None and plain.thinking is None and plain.thinking_budget is None
+    )
 
 
 def test_async_paths_hold_the_budget(hf_backend: Any, qwen3: str) -> None:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from qwen_router.thinking_models import apply_sampling_defaults, clamp_thinking, thinking_family
+from qwen_router.thinking_models import (
+    apply_sampling_defaults,
+    clamp_thinking,
+    thinking_family,
+)
 from qwen_router.types import GenerationParams
 
 
@@ -58,13 +61,23 @@ def test_sampling_defaults_per_mode() -> None:
     think, _ = apply_sampling_defaults(GenerationParams(), True)
     assert (think.temperature, think.top_p, think.top_k) == (0.6, 0.95, 20)
     plain, _ = apply_sampling_defaults(GenerationParams(max_tokens=9), False)
-    assert (plain.temperature, plain.top_p, plain.top_k, plain.max_tokens) == (0.7, 0.8, 20, 9)
+    assert (plain.temperature, plain.top_p, plain.top_k, plain.max_tokens) == (
+        0.7,
+        0.8,
+        20,
+        9,
+    )
 
 
 def test_profile_values_win_but_thinking_is_never_greedy() -> None:
-    kept, _ = apply_sampling_defaults(GenerationParams(temperature=0.3, top_p=0.5), True)
+    kept, _ = apply_sampling_defaults(
+        GenerationParams(temperature=0.3, top_p=0.5), True
+    )
     assert (kept.temperature, kept.top_p, kept.top_k) == (0.3, 0.5, 20)
     greedy, reasons = apply_sampling_defaults(GenerationParams(temperature=0.0), True)
     assert greedy.temperature == 0.6 and any("greedy" in r for r in reasons)
-    assert apply_sampling_defaults(GenerationParams(temperature=0.0), False)[0].temperature == 0.0
+    assert (
+        apply_sampling_defaults(GenerationParams(temperature=0.0), False)[0].temperature
+        == 0.0
+    )
     assert apply_sampling_defaults(GenerationParams(), None)[0] == GenerationParams()

@@ -1,5 +1,7 @@
-"""The controller on the Ollama backend (no ``render_prompt``): ChatML rendered by the
-controller, continued through ``/api/generate`` with ``raw: true`` on a loopback server."""
+"""The controller on the Ollama backend (no ``render_prompt``).
+
+ChatML is rendered by the controller and continued through ``/api/generate`` with
+``raw: true`` on a loopback Ollama-protocol server."""
 
 from __future__ import annotations
 
@@ -7,7 +9,6 @@ import asyncio
 from typing import Any
 
 import pytest
-
 from qwen_router.backends.base import GenerateRequest
 from qwen_router.backends.ollama import OllamaBackend
 from qwen_router.thinking import EARLY_STOP_SENTENCE
@@ -24,9 +25,13 @@ MESSAGES = [
 
 
 @pytest.mark.parametrize("thinking", [True, False])
-def test_chatml_matches_the_qwen3_template(hf_backend: Any, qwen3: str, thinking: bool) -> None:
+def test_chatml_matches_the_qwen3_template(
+    hf_backend: Any, qwen3: str, thinking: bool
+) -> None:
     request = GenerateRequest(model=qwen3, messages=MESSAGES, thinking=thinking)
-    assert render_chatml(MESSAGES, thinking=thinking) == hf_backend.render_prompt(request)
+    assert render_chatml(MESSAGES, thinking=thinking) == hf_backend.render_prompt(
+        request
+    )
 
 
 def _request(budget: int) -> GenerateRequest:
@@ -53,8 +58,11 @@ def test_raw_continuation_on_ollama(ollama_qwen3: Any) -> None:
     raw = [body for path, body in ollama_qwen3.requests if path == "/api/generate"]
     assert len(raw) == 2 and all(body["raw"] for body in raw)
     assert raw[0]["prompt"] == render_chatml(MESSAGES, thinking=True) + "<think>\n"
-    continuation = controller.transcript[len(controller.continuer.prompt):]
-    assert continuation.count("</think>") == 1 and continuation.split("</think>")[1].strip()
+    continuation = controller.transcript[len(controller.continuer.prompt) :]
+    assert (
+        continuation.count("</think>") == 1
+        and continuation.split("</think>")[1].strip()
+    )
 
 
 def test_async_raw_continuation_on_ollama(ollama_qwen3: Any) -> None:

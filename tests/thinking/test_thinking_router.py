@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from qwen_router.core import Router
 from qwen_router.thinking import EARLY_STOP_SENTENCE
 

@@ -126,14 +126,11 @@ def test_bad_image_fails_in_the_guard_before_any_model(tmp_path: Path) -> None:
         router.invoke(_ask("What is this?", b"GIF89a-but-not-really"))
 
 
-@pytest.mark.xfail(
-    reason="policy: non-English math sends an image request to the text-only "
-    "multilingual route (router/policy.py, reported to the lead)",
-    strict=False,
-)
 def test_non_english_math_with_an_image_stays_on_vision(router: Router) -> None:
     result = router.invoke(_ask("Реши уравнение: 2x + 3 = 7", png_bytes()))
     assert result.route == "vision"
+    assert "math" in result.decision.labels
+    assert result.verification is not None  # the math verifier still ran
 
 
 # --- the command line -----------------------------------------------------------------
