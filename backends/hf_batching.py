@@ -92,7 +92,7 @@ class ModelBatcher:
         self._thread.start()
 
     def submit(self, ids: list[int], params: GenerationParams) -> _Job:
-        """Queue one request; its tokens arrive on ``job.out`` (lists of ids, then the end)."""
+        """Queue one request; its tokens arrive on ``job.out``, then ``_END``."""
         job = _Job(ids=list(ids), params=params)
         self._queue.put(job)
         return job
@@ -102,7 +102,9 @@ class ModelBatcher:
         deadline = jobs[0].arrived + self.options.window_ms / 1000
         while len(jobs) < self.options.max_batch_size:
             try:
-                jobs.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
+                jobs.append(
+                    self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                )
             except queue.Empty:
                 break
         return jobs
@@ -136,7 +138,7 @@ def batcher_for(loaded: LoadedModel, options: BatchOptions) -> ModelBatcher:
         return _BATCHERS[key][1]
 
 
-# --- the decode loop -------------------------------------------------------------------
+# --- the decode loop ------------------------------------------------------------
 def _eos_ids(loaded: LoadedModel) -> set[int]:
     from .hf import _eos_ids as eos_ids
 
@@ -161,7 +163,9 @@ class _Row:
         self.generator: Any = None
         if self.sample:
             self.generator = torch.Generator(device=loaded.device)
-            seed = p.seed if p.seed is not None else random.SystemRandom().getrandbits(63)
+            seed = (
+                p.seed if p.seed is not None else random.SystemRandom().getrandbits(63)
+            )
             self.generator.manual_seed(seed)
         self.seen = torch.tensor(job.ids, dtype=torch.long, device=loaded.device)
 
@@ -172,7 +176,9 @@ class _Row:
         if self.penalty is not None and self.penalty != 1.0:
             picked = logits[self.seen]
             logits = logits.clone()
-            logits[self.seen] = torch.where(picked < 0, picked * self.penalty, picked / self.penalty)
+            logits[self.seen] = torch.where(
+                picked < 0, picked * self.penalty, picked / self.penalty
+            )
         if not self.sample:
             return int(torch.argmax(logits))
         logits = logits / max(self.temperature, 1e-5)
@@ -205,7 +211,11 @@ def _run_batch(loaded: LoadedModel, jobs: list[_Job]) -> None:
 
     model, tokenizer, device = loaded.model, loaded.tokenizer, loaded.device
     eos = _eos_ids(loaded)
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else next(iter(eos), 0)
+    pad = (
+        tokenizer.pad_token_id
+        if tokenizer.pad_token_id is not None
+        else next(iter(eos), 0)
+    )
     width = max(len(j.ids) for j in jobs)
     input_ids = torch.full((len(jobs), width), pad, dtype=torch.long)
     mask = torch.zeros((len(jobs), width), dtype=torch.long)
@@ -257,7 +267,7 @@ def _run_batch(loaded: LoadedModel, jobs: list[_Job]) -> None:
             positions = positions[:, -1:] + 1
 
 
-# --- the consumer side -----------------------------------------------------------------
+# --- the consumer side ----------------------------------------------------------
 def stream_batched(
     loaded: LoadedModel, prompt: str, params: GenerationParams, options: BatchOptions
 ) -> Iterator[RawDelta]:

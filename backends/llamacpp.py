@@ -45,9 +45,15 @@ def llama_cpp_available() -> bool:
 def _llama_cpp() -> Any:
     try:
         import llama_cpp
-    except (ImportError, OSError, RuntimeError) as exc:  # absent, or its library is broken
+    except (
+        ImportError,
+        OSError,
+        RuntimeError,
+    ) as exc:  # absent, or its library is broken
         raise BackendUnavailable(
-            f"the llama.cpp backend needs llama-cpp-python ({exc})", hint=_HINT, backend=_NAME
+            f"the llama.cpp backend needs llama-cpp-python ({exc})",
+            hint=_HINT,
+            backend=_NAME,
         ) from None
     return llama_cpp
 
@@ -86,7 +92,9 @@ def _resolve(name: str) -> Path:
 def _piece(llm: Any, token: int) -> str:
     if token < 0:
         return ""
-    return bytes(llm.detokenize([token], special=True)).decode("utf-8", errors="replace")
+    return bytes(llm.detokenize([token], special=True)).decode(
+        "utf-8", errors="replace"
+    )
 
 
 def _load(name: str, *, n_ctx: int, n_threads: int, n_batch: int) -> _Loaded:
@@ -135,7 +143,8 @@ class LlamaCppBackend(BaseBackend):
     ) -> None:
         if n_ctx < 16 or n_batch < 1 or (n_threads is not None and n_threads < 1):
             raise ConfigError(
-                f"bad llamacpp options: n_ctx={n_ctx}, n_threads={n_threads}, n_batch={n_batch}",
+                f"bad llamacpp options: n_ctx={n_ctx}, n_threads={n_threads}, "
+                f"n_batch={n_batch}",
                 hint="n_ctx >= 16, n_threads >= 1, n_batch >= 1",
             )
         self.n_ctx = n_ctx
@@ -149,7 +158,9 @@ class LlamaCppBackend(BaseBackend):
             BackendUnavailable: llama-cpp-python is not installed.
             ModelNotFound: the file is missing or is not a loadable GGUF.
         """
-        return _load(model, n_ctx=self.n_ctx, n_threads=self.n_threads, n_batch=self.n_batch)
+        return _load(
+            model, n_ctx=self.n_ctx, n_threads=self.n_threads, n_batch=self.n_batch
+        )
 
     def prepare(self, request: GenerateRequest) -> float:
         loaded = self.load(request.model)
@@ -162,10 +173,16 @@ class LlamaCppBackend(BaseBackend):
         if not llama_cpp_available():
             return Health(backend=_NAME, model=model, available=False, detail=_HINT)
         try:
-            path = ensure_gguf(model, fetch=False) if is_bundled(model) else Path(model).expanduser()
+            path = (
+                ensure_gguf(model, fetch=False)
+                if is_bundled(model)
+                else Path(model).expanduser()
+            )
         except BackendUnavailable as exc:
             return Health(backend=_NAME, model=model, available=False, detail=str(exc))
-        return Health(backend=_NAME, model=model, available=path.is_file(), detail=str(path))
+        return Health(
+            backend=_NAME, model=model, available=path.is_file(), detail=str(path)
+        )
 
     # --- prompt rendering -------------------------------------------------------------
     def render_prompt(self, request: GenerateRequest) -> str:
@@ -225,7 +242,9 @@ def _compiled(source: str) -> Any:
         try:
             _TEMPLATES[source] = env.from_string(source)
         except TemplateError as exc:
-            raise ConfigError(f"the GGUF chat template does not compile: {exc}") from None
+            raise ConfigError(
+                f"the GGUF chat template does not compile: {exc}"
+            ) from None
     return _TEMPLATES[source]
 
 
@@ -279,7 +298,9 @@ def _generate(
         ids = llm.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True)
         room = llm.n_ctx() - len(ids)
         if room <= 0:
-            raise ValueError(f"Requested tokens ({len(ids)}) exceed context window of {llm.n_ctx()}")
+            raise ValueError(
+                f"Requested tokens ({len(ids)}) exceed context window of {llm.n_ctx()}"
+            )
         limit = min(params.max_tokens or DEFAULT_MAX_TOKENS, room)
         llm.set_seed(params.seed if params.seed is not None else random.getrandbits(31))
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")

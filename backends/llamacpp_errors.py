@@ -4,7 +4,8 @@ llama-cpp-python raises builtin exceptions: ``ValueError`` (a file that does not
 load, a prompt longer than the context window, bad arguments), ``RuntimeError``
 (tokenize / decode failures), ``MemoryError``, ``ImportError`` (optional parts),
 ``OSError`` / ``FileNotFoundError``, ``KeyError``, and a bare ``Exception`` from
-its grammar parser; it also defines one exception class of its own. :data:`ERROR_TABLE` is ordered most specific first; the
+its grammar parser; it also defines one exception class of its own.
+:data:`ERROR_TABLE` is ordered most specific first; the
 completeness test checks that every exception class the installed package raises
 is covered by it.
 """
@@ -35,7 +36,7 @@ def _message(exc: BaseException) -> str:
 def _not_loadable(exc: BaseException, model: str, loading: bool) -> RouterError:
     return ModelNotFound(
         f"cannot load GGUF {model!r}: {_message(exc)}",
-        hint="check that the file is a complete GGUF of an architecture llama.cpp supports",
+        hint="check that it is a complete GGUF of an architecture llama.cpp supports",
         backend=_NAME,
         model=model,
     )
@@ -44,7 +45,11 @@ def _not_loadable(exc: BaseException, model: str, loading: bool) -> RouterError:
 def _bad_request(exc: BaseException, model: str, loading: bool) -> RouterError:
     if loading:
         return _not_loadable(exc, model, loading)
-    hint = "shorten the prompt or raise backends.llamacpp.n_ctx" if "context" in str(exc) else None
+    hint = (
+        "shorten the prompt or raise backends.llamacpp.n_ctx"
+        if "context" in str(exc)
+        else None
+    )
     return BackendResponseError(
         f"llama.cpp rejected the request: {_message(exc)}",
         status_code=400,
@@ -58,7 +63,10 @@ def _failed(exc: BaseException, model: str, loading: bool) -> RouterError:
     if loading:
         return _not_loadable(exc, model, loading)
     return BackendResponseError(
-        f"llama.cpp failed: {_message(exc)}", status_code=500, backend=_NAME, model=model
+        f"llama.cpp failed: {_message(exc)}",
+        status_code=500,
+        backend=_NAME,
+        model=model,
     )
 
 
@@ -104,7 +112,7 @@ def translate(exc: BaseException, model: str, *, loading: bool = False) -> Route
 
 @contextmanager
 def map_errors(model: str, *, loading: bool = False) -> Iterator[None]:
-    """Re-raise anything llama-cpp-python raises as a RouterError (``from`` the original).
+    """Re-raise what llama-cpp-python raises as a RouterError (``from`` the original).
 
     Raises:
         RouterError: ModelNotFound, BackendResponseError or BackendUnavailable.

@@ -10,6 +10,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from pydantic import ValidationError
+
 from .errors import InputError, RouterError
 from .types import GenerationParams, ImagePart, Message, TextPart
 
@@ -45,8 +47,10 @@ def _params(args: argparse.Namespace) -> GenerationParams | None:
 
 def _router(args: argparse.Namespace) -> Any:
     from .core import Router
+    from .settings import get_settings
 
-    return Router(args.profile, template_dirs=args.templates or ())
+    limits = get_settings().image_limits()
+    return Router(args.profile, template_dirs=args.templates or (), image_limits=limits)
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
@@ -293,6 +297,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except RouterError as exc:
         print(f"qwen-router: error: {exc}", file=sys.stderr)
+        return 2
+    except ValidationError as exc:  # a QWEN_ROUTER_* environment setting
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        print(f"qwen-router: error: invalid setting {where}: {first['msg']}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("qwen-router: interrupted", file=sys.stderr)

@@ -114,8 +114,9 @@ class BudgetPlan:
         self.finish_reason = result.finish_reason
         if self._phase == "answer":
             return None, []
-        closed = result.thinking_closed
-        if closed:
+        if self.kind == "chat":
+            return self._after_chat_thought(result)
+        if result.thinking_closed:
             self.thinking_tokens += result.usage.thinking_tokens
             self.closed = True
             return self._after_natural_close(result)
@@ -123,9 +124,20 @@ class BudgetPlan:
         self.thinking_tokens += (
             result.usage.completion_tokens or result.usage.thinking_tokens
         )
-        if self.kind == "chat":
-            return self._chat_retry()
         return self._force_close(hit=result.finish_reason == "length")
+
+    def _after_chat_thought(
+        self, result: GenerateResult
+    ) -> tuple[Step | None, list[Chunk]]:
+        """A chat pass 1: keep it when it finished its thought (or never opened one)."""
+        self.thinking_tokens += result.usage.thinking_tokens
+        if result.thinking is None:  # the model answered without thinking
+            self._mark_thought_end()
+            return None, self._release_held()
+        if result.thinking_closed:
+            self.closed = True
+            return self._after_natural_close(result)
+        return self._chat_retry()
 
     def _after_natural_close(
         self, result: GenerateResult

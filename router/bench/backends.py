@@ -132,24 +132,32 @@ def run(
         RuntimeError: a load subprocess failed.
     """
     import torch
-
     from qwen_router.backends.bundled import ensure_gguf
     from qwen_router.backends.hf import HFBackend
     from qwen_router.backends.llamacpp import LlamaCppBackend, llama_cpp_available
 
     torch.set_num_threads(threads)
     gguf = str(ensure_gguf(MODEL))
-    out: dict[str, Any] = {"model": MODEL, "threads": threads, "tokens": tokens, "runs": runs}
+    out: dict[str, Any] = {
+        "model": MODEL,
+        "threads": threads,
+        "tokens": tokens,
+        "runs": runs,
+    }
     log("transformers load, uncached (GGUF conversion into an empty cache) ...")
     with tempfile.TemporaryDirectory(prefix="qwen-router-bench-") as empty:
         out["hf_load_uncached_s"] = _load_ms("gguf", gguf, threads, cache=empty) / 1000
     log("transformers load, cached ...")
     _load_ms("gguf", gguf, threads)  # make sure the user cache holds the conversion
-    out["hf_load_cached_s"] = _median(lambda: _load_ms("gguf", gguf, threads), runs) / 1000
+    out["hf_load_cached_s"] = (
+        _median(lambda: _load_ms("gguf", gguf, threads), runs) / 1000
+    )
     out["llamacpp_load_s"] = out["llamacpp_tok_s"] = None
     if llama_cpp_available():
         log("llama.cpp load ...")
-        out["llamacpp_load_s"] = _median(lambda: _load_ms("llamacpp", gguf, threads), runs) / 1000
+        out["llamacpp_load_s"] = (
+            _median(lambda: _load_ms("llamacpp", gguf, threads), runs) / 1000
+        )
         log("llama.cpp tokens/s ...")
         llama = LlamaCppBackend(n_threads=threads)
         llama.generate(_request("Hi", 4))  # warm-up
@@ -161,7 +169,7 @@ def run(
     log(f"transformers, {requests} concurrent requests, no batching (batch 1) ...")
     out["requests"], out["batch"] = requests, batch
     out["batch1_tok_s"] = _median(lambda: _throughput(plain, tokens, requests), runs)
-    log(f"transformers, {requests} concurrent requests, batching (max batch {batch}) ...")
+    log(f"transformers, {requests} requests, batching (max batch {batch}) ...")
     batched = HFBackend(
         kind="gguf", device="cpu", dtype="float32", batching=True,
         batch_window_ms=20, max_batch_size=batch,
@@ -175,7 +183,11 @@ def run(
 
 
 def _fmt(value: Any, unit: str = "") -> str:
-    return "n/a (llama-cpp-python not installed)" if value is None else f"{value:.2f}{unit}"
+    return (
+        "n/a (llama-cpp-python not installed)"
+        if value is None
+        else f"{value:.2f}{unit}"
+    )
 
 
 def _format(r: dict[str, Any]) -> str:
@@ -184,13 +196,17 @@ def _format(r: dict[str, Any]) -> str:
         f"greedy, {r['tokens']} max new tokens, medians of {r['runs']} runs",
         "",
         f"{'':34}{'llama.cpp':>14}{'transformers':>16}",
-        f"{'load (uncached, converts GGUF)':34}{'-':>14}{_fmt(r['hf_load_uncached_s'], ' s'):>16}",
+        f"{'load (uncached, converts GGUF)':34}{'-':>14}"
+        f"{_fmt(r['hf_load_uncached_s'], ' s'):>16}",
         f"{'load (cached)':34}{_fmt(r['llamacpp_load_s'], ' s'):>14}"
         f"{_fmt(r['hf_load_cached_s'], ' s'):>16}",
-        f"{'tokens/s (1 request)':34}{_fmt(r['llamacpp_tok_s']):>14}{_fmt(r['hf_tok_s']):>16}",
+        f"{'tokens/s (1 request)':34}{_fmt(r['llamacpp_tok_s']):>14}"
+        f"{_fmt(r['hf_tok_s']):>16}",
     ]
     if r.get("llamacpp_vs_hf_tok_s"):
-        lines.append(f"llama.cpp / transformers tokens/s: {r['llamacpp_vs_hf_tok_s']:.1f}x")
+        lines.append(
+            f"llama.cpp / transformers tokens/s: {r['llamacpp_vs_hf_tok_s']:.1f}x"
+        )
     lines += [
         "",
         f"transformers, {r['requests']} concurrent requests (aggregate tokens/s):",
@@ -206,9 +222,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="qwen-router bench backends", description=__doc__.split("\n")[0]
     )
-    parser.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
-    parser.add_argument("--tokens", type=int, default=48, help="max new tokens per request")
-    parser.add_argument("--runs", type=int, default=3, help="runs per measurement (median)")
+    parser.add_argument(
+        "--threads", type=int, default=2, help="CPU threads (default 2)"
+    )
+    parser.add_argument(
+        "--tokens", type=int, default=48, help="max new tokens per request"
+    )
+    parser.add_argument(
+        "--runs", type=int, default=3, help="runs per measurement (median)"
+    )
     parser.add_argument("--requests", type=int, default=8, help="concurrent requests")
     parser.add_argument("--batch", type=int, default=8, help="max batch size")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from qwen_router.backends.base import GenerateRequest, GenerateResult
 from qwen_router.backends.hf import HFBackend
 from qwen_router.backends.hf_batching import BatchOptions, ModelBatcher, batcher_for
@@ -64,7 +63,9 @@ def _loaded(folder: Path) -> LoadedModel:
 
 def _prompt_ids(loaded: LoadedModel, question: str) -> list[int]:
     text = loaded.tokenizer.apply_chat_template(
-        [{"role": "user", "content": question}], tokenize=False, add_generation_prompt=True
+        [{"role": "user", "content": question}],
+        tokenize=False,
+        add_generation_prompt=True,
     )
     return list(loaded.tokenizer(text, add_special_tokens=False)["input_ids"])
 
@@ -72,7 +73,6 @@ def _prompt_ids(loaded: LoadedModel, question: str) -> list[int]:
 def _reference_ids(loaded: LoadedModel, ids: list[int], max_new: int) -> list[int]:
     """Unbatched greedy ``model.generate``, cut after the first EOS (as streamed)."""
     import torch
-
     from qwen_router.backends.hf import _eos_ids
 
     eos = _eos_ids(loaded)
@@ -107,7 +107,7 @@ def _batched_ids(
 ) -> tuple[list[list[int]], ModelBatcher]:
     # a private batcher with a long window: every prompt lands in one batch
     batcher = ModelBatcher(loaded, BatchOptions(window_ms=2000, max_batch_size=8))
-    jobs = [batcher.submit(ids, p) for ids, p in zip(prompts, params)]
+    jobs = [batcher.submit(ids, p) for ids, p in zip(prompts, params, strict=True)]
     return [_drain(job) for job in jobs], batcher
 
 
@@ -121,7 +121,7 @@ def test_batched_greedy_equals_unbatched_token_for_token(
     params = [GenerationParams(max_tokens=n, temperature=0.0) for n in (6, 9, 4, 8, 7)]
     batched, batcher = _batched_ids(loaded, prompts, params)
     assert batcher.batch_sizes == [len(prompts)]
-    for ids, p, got in zip(prompts, params, batched):
+    for ids, p, got in zip(prompts, params, batched, strict=True):
         assert got == _reference_ids(loaded, ids, p.max_tokens or 0)
         assert len(got) == p.max_tokens  # per-row max_new_tokens
 
@@ -153,11 +153,13 @@ def _concurrently(fns: list[Callable[[], GenerateResult]]) -> list[GenerateResul
 def test_backend_option_batches_concurrent_requests(sharp_qwen2: Path) -> None:
     model = str(sharp_qwen2)
     plain = HFBackend(device="cpu", dtype="float32")
-    batched = HFBackend(device="cpu", dtype="float32", batching=True, batch_window_ms=500)
+    batched = HFBackend(
+        device="cpu", dtype="float32", batching=True, batch_window_ms=500
+    )
     assert batched.capabilities.batching and not plain.capabilities.batching
     requests = [
         _chat(q, max_tokens=n, temperature=0.0).model_copy(update={"model": model})
-        for q, n in zip(QUESTIONS[:4], (5, 8, 3, 6))
+        for q, n in zip(QUESTIONS[:4], (5, 8, 3, 6), strict=True)
     ]
     # a stop string ends one row early without touching the others
     alone = plain.generate(requests[1])
@@ -167,7 +169,7 @@ def test_backend_option_batches_concurrent_requests(sharp_qwen2: Path) -> None:
     )
     expected = [plain.generate(r) for r in requests]
     got = _concurrently([lambda r=r: batched.generate(r) for r in requests])
-    for i, (want, have) in enumerate(zip(expected, got)):
+    for i, (want, have) in enumerate(zip(expected, got, strict=True)):
         if i == 1:  # stopped where the stop string first appears, as unbatched
             assert stop in have.text and alone.text.startswith(have.text)
             assert have.text.find(stop) == alone.text.find(stop)
@@ -183,7 +185,9 @@ def test_backend_option_batches_concurrent_requests(sharp_qwen2: Path) -> None:
 def test_async_requests_and_raw_continuation_batch(sharp_qwen2: Path) -> None:
     model = str(sharp_qwen2)
     plain = HFBackend(device="cpu", dtype="float32")
-    batched = HFBackend(device="cpu", dtype="float32", batching=True, batch_window_ms=400)
+    batched = HFBackend(
+        device="cpu", dtype="float32", batching=True, batch_window_ms=400
+    )
     requests = [
         _chat(q, max_tokens=4, temperature=0.0).model_copy(update={"model": model})
         for q in QUESTIONS[:3]
@@ -219,7 +223,12 @@ def test_seeded_sampling_is_per_request(sharp_qwen2: Path) -> None:
     mixed, _ = _batched_ids(
         loaded,
         [other, ids, ids, other],
-        [GenerationParams(max_tokens=8, temperature=0.0), sampled(7), sampled(8), sampled(7)],
+        [
+            GenerationParams(max_tokens=8, temperature=0.0),
+            sampled(7),
+            sampled(8),
+            sampled(7),
+        ],
     )
     assert mixed[1] == alone[0]  # same seed, same tokens, whatever runs beside it
     assert mixed[2] != mixed[1]  # another seed draws its own stream
@@ -228,10 +237,16 @@ def test_seeded_sampling_is_per_request(sharp_qwen2: Path) -> None:
 
 def test_abandoned_stream_leaves_the_batch_running(sharp_qwen2: Path) -> None:
     model = str(sharp_qwen2)
-    batched = HFBackend(device="cpu", dtype="float32", batching=True, batch_window_ms=500)
+    batched = HFBackend(
+        device="cpu", dtype="float32", batching=True, batch_window_ms=500
+    )
     plain = HFBackend(device="cpu", dtype="float32")
-    full = _chat(QUESTIONS[1], max_tokens=6, temperature=0.0).model_copy(update={"model": model})
-    cut = _chat(QUESTIONS[2], max_tokens=50, temperature=0.0).model_copy(update={"model": model})
+    full = _chat(QUESTIONS[1], max_tokens=6, temperature=0.0).model_copy(
+        update={"model": model}
+    )
+    cut = _chat(QUESTIONS[2], max_tokens=50, temperature=0.0).model_copy(
+        update={"model": model}
+    )
 
     def abandon() -> GenerateResult:
         stream = batched.stream(cut)
@@ -248,7 +263,9 @@ def test_max_batch_size_is_respected(sharp_qwen2: Path) -> None:
     loaded = _loaded(sharp_qwen2)
     batcher = ModelBatcher(loaded, BatchOptions(window_ms=1000, max_batch_size=2))
     jobs = [
-        batcher.submit(_prompt_ids(loaded, q), GenerationParams(max_tokens=2, temperature=0.0))
+        batcher.submit(
+            _prompt_ids(loaded, q), GenerationParams(max_tokens=2, temperature=0.0)
+        )
         for q in QUESTIONS
     ]
     for job in jobs:
@@ -271,9 +288,11 @@ def test_bundled_smollm2_batched_equals_unbatched() -> None:
     loaded = load_model(
         "gguf", str(ensure_gguf("smollm2-135m-instruct")), device="cpu", dtype="float32"
     )
-    prompts = [_prompt_ids(loaded, q) for q in ("Say hi.", QUESTIONS[1], "Name a color.")]
+    prompts = [
+        _prompt_ids(loaded, q) for q in ("Say hi.", QUESTIONS[1], "Name a color.")
+    ]
     params = [GenerationParams(max_tokens=12, temperature=0.0)] * len(prompts)
     batched, batcher = _batched_ids(loaded, prompts, params)
     assert batcher.batch_sizes == [len(prompts)]
-    for ids, got in zip(prompts, batched):
+    for ids, got in zip(prompts, batched, strict=True):
         assert got == _reference_ids(loaded, ids, 12)

@@ -1,4 +1,4 @@
-"""The llama.cpp backend on the bundled SmolLM2-135M-Instruct GGUF (real model, no mocks).
+"""The llama.cpp backend on the bundled SmolLM2-135M-Instruct GGUF (real, no mocks).
 
 Skipped only when llama-cpp-python (the ``[llamacpp]`` extra) is not importable.
 """
@@ -51,9 +51,13 @@ def test_model_is_loaded_once_and_shared(backend: LlamaCppBackend) -> None:
     assert isinstance(create_backend("llamacpp", {"n_threads": 2}), LlamaCppBackend)
 
 
-def test_prompt_is_rendered_with_the_gguf_chat_template(backend: LlamaCppBackend) -> None:
+def test_prompt_is_rendered_with_the_gguf_chat_template(
+    backend: LlamaCppBackend,
+) -> None:
     prompt = backend.render_prompt(_chat("What is 2+2?"))
-    assert prompt.endswith("<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n")
+    assert prompt.endswith(
+        "<|im_start|>user\nWhat is 2+2?<|im_end|>\n<|im_start|>assistant\n"
+    )
     assert prompt.startswith("<|im_start|>system\n")  # SmolLM2's default system prompt
 
 
@@ -79,9 +83,13 @@ def test_stop_at_eos(backend: LlamaCppBackend) -> None:
 
 
 def test_stop_strings_are_cut_out(backend: LlamaCppBackend) -> None:
-    full = backend.generate(_chat("Count from one to ten in words.", max_tokens=40)).text
+    full = backend.generate(
+        _chat("Count from one to ten in words.", max_tokens=40)
+    ).text
     word = next(w for w in re.findall(r"[a-z]{3,}", full) if full.index(w) > 0)
-    cut = backend.generate(_chat("Count from one to ten in words.", max_tokens=40, stop=[word]))
+    cut = backend.generate(
+        _chat("Count from one to ten in words.", max_tokens=40, stop=[word])
+    )
     assert cut.text == full[: full.index(word)]
     assert word not in cut.text and cut.finish_reason == "stop"
 
@@ -98,7 +106,9 @@ def test_raw_continuation_matches_chat(backend: LlamaCppBackend) -> None:
 def test_thinking_split_on_raw_continuation(backend: LlamaCppBackend) -> None:
     prompt = backend.render_prompt(_chat("Why is the sky blue?")) + "<think>\n"
     params = GenerationParams(temperature=0.0, max_tokens=6)
-    result = list(backend.stream_prompt(MODEL, prompt, params, in_thinking=True))[-1].result
+    result = list(backend.stream_prompt(MODEL, prompt, params, in_thinking=True))[
+        -1
+    ].result
     assert result is not None and result.thinking and not result.text
     assert result.usage.thinking_tokens == result.usage.completion_tokens == 6
 
@@ -139,7 +149,9 @@ def test_error_map_covers_everything_llama_cpp_raises() -> None:
     raised: set[type[BaseException]] = set()
     root = Path(llama_cpp.__file__).parent
     for source in root.rglob("*.py"):
-        for name in re.findall(r"raise\s+([A-Za-z_]+)\s*\(", source.read_text("utf-8", "replace")):
+        for name in re.findall(
+            r"raise\s+([A-Za-z_]+)\s*\(", source.read_text("utf-8", "replace")
+        ):
             kind = getattr(builtins, name, None)
             if isinstance(kind, type) and issubclass(kind, BaseException):
                 raised.add(kind)
@@ -158,5 +170,7 @@ def test_error_map_covers_everything_llama_cpp_raises() -> None:
     assert {ValueError, RuntimeError} <= raised
     # the trailing catch-all ``Exception`` entry is for a bare ``raise Exception`` only
     specific = tuple(k for k in covered if k is not Exception)
-    assert [k for k in raised if k is not Exception and not issubclass(k, specific)] == []
+    assert [
+        k for k in raised if k is not Exception and not issubclass(k, specific)
+    ] == []
     assert Exception in covered

@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from qwen_router.backends.registry import backend_installed
 from qwen_router.errors import BackendUnavailable, ConfigError
 from qwen_router.profiles import load_profile, resolve_preferences
@@ -36,9 +35,14 @@ def test_resolution_both_ways_and_idempotent() -> None:
     without = resolve_preferences(raw, lambda name: False)
     for name, route in with_llama.routes.items():
         assert route.model == LLAMA and route.fallbacks == [GGUF]
-        assert without.routes[name].model == GGUF and without.routes[name].fallbacks == []
+        assert (
+            without.routes[name].model == GGUF and without.routes[name].fallbacks == []
+        )
         # every other field of the route is kept
-        assert route.model_copy(update={"model": GGUF, "fallbacks": []}) == without.routes[name]
+        assert (
+            route.model_copy(update={"model": GGUF, "fallbacks": []})
+            == without.routes[name]
+        )
     assert resolve_preferences(with_llama, lambda name: True) == with_llama
 
 
@@ -60,7 +64,8 @@ def test_preference_applies_to_fallbacks_and_keeps_others(tmp_path: Path) -> Non
 def test_unknown_backend_in_prefer_is_a_config_error(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text(
-        "name: bad\nprefer: {gguf: [vllm]}\nroutes:\n  general: {model: 'gguf:x.gguf'}\n",
+        "name: bad\nprefer: {gguf: [vllm]}\n"
+        "routes:\n  general: {model: 'gguf:x.gguf'}\n",
         encoding="utf-8",
     )
     with pytest.raises(ConfigError, match="vllm"):
