@@ -1,7 +1,14 @@
 """The routing policy: a pure function from a decision and a profile to a selection.
 
-No I/O here. The classifier reports labels and language; the policy decides which
-route, template, model, verifiers and thinking settings serve the request.
+No I/O here (model awareness reads a local model folder's ``config.json`` once,
+cached). The classifier reports labels and language; the policy decides which route,
+template, model, verifiers and thinking settings serve the request.
+
+Thinking, in order: ``request.thinking`` > ``request.thinking_budget == 0`` (off) >
+the user's ``/think`` / ``/no_think`` (most recent wins) > the route's mode (``auto``:
+on when ``decision.difficulty >= AUTO_THINKING_THRESHOLD``). Then the first candidate
+model clamps it (Instruct-2507 off, Thinking-2507 / QwQ on, non-thinking models
+``None``) and Qwen's sampling defaults for the mode fill the unset parameters.
 """
 
 from __future__ import annotations
@@ -66,6 +73,8 @@ def _wanted_thinking(
     if switch is not None:
         return switch, "user soft switch"
     mode = spec.thinking.mode
+    if spec.thinking.budget == 0 and mode != "off":
+        return False, "route budget 0"
     if mode == "auto":
         difficulty = decision.difficulty or 0.0
         hard = difficulty >= AUTO_THINKING_THRESHOLD
@@ -74,8 +83,6 @@ def _wanted_thinking(
             f"auto, difficulty {difficulty:.2f} {'>=' if hard else '<'} "
             f"{AUTO_THINKING_THRESHOLD}",
         )
-    if spec.thinking.budget == 0 and mode == "on":
-        return False, "route budget 0"
     return mode == "on", "route policy"
 
 
@@ -91,14 +98,9 @@ def _thinking(
         reasons.append(f"thinking {_word(thinking)}: {model} — {why}")
     if not thinking:
         return thinking, None, reasons
-    if request.thinking_budget is not None:
-        budget: int | None = request.thinking_budget
-    elif (
-        spec.thinking.budget == 0
-    ):  # a route that is off by budget, overridden to think
-        budget = None
-    else:
-        budget = spec.thinking.budget
+    budget = request.thinking_budget
+    if budget is None and spec.thinking.budget != 0:  # a route off by budget 0 and
+        budget = spec.thinking.budget  # overridden to think gets no budget
     if budget == 0:  # only an always-thinking model gets here
         reasons.append(
             "thinking budget 0 on an always-thinking model: thought closed at once"

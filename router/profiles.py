@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from .errors import ConfigError
 from .types import GenerationParams, ThinkingMode
@@ -72,6 +79,14 @@ class _Strict(BaseModel):
 class ThinkingConfig(_Strict):
     mode: ThinkingMode = "off"
     budget: int | None = Field(default=None, ge=0)
+
+    @field_validator("mode", mode="before")
+    @classmethod
+    def _yaml_booleans(cls, value: object) -> object:
+        """YAML 1.1 reads a bare ``on`` / ``off`` as a boolean."""
+        if isinstance(value, bool):
+            return "on" if value else "off"
+        return value
 
 
 class RouteSpec(_Strict):

@@ -92,3 +92,14 @@ def test_with_route_model() -> None:
     profile = load_profile("local").with_route_model("math", "ollama:qwen2-math:7b")
     assert profile.routes["math"].model == "ollama:qwen2-math:7b"
     assert profile.routes["math"].verifiers == ["math"]
+
+
+def test_bare_yaml_on_off_thinking_modes(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        "name: x\nroutes:\n  general:\n    model: hf:a\n    thinking: {mode: on, budget: 64}\n"
+        "  code:\n    model: hf:a\n    thinking: {mode: off}\n",
+    )
+    profile = load_profile(path)
+    assert profile.routes["general"].thinking.mode == "on"
+    assert profile.routes["code"].thinking.mode == "off"

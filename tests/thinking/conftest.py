@@ -43,3 +43,15 @@ def ollama_qwen3(tiny_qwen3: Path) -> Iterator[Any]:
     ).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def openai_qwen3(tiny_qwen3: Path) -> Iterator[Any]:
+    """A loopback OpenAI-compatible (vLLM-like) server answering ``qwen3-tiny``."""
+    from openai_test_server import OpenAITestServer, ServedModel
+
+    server = OpenAITestServer(
+        {"qwen3-tiny": ServedModel(str(tiny_qwen3), thinking=True)}
+    )
+    yield server.start()
+    server.stop()
