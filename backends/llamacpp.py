@@ -27,6 +27,7 @@ from qwen_router.types import GenerationParams, Message, Usage
 from .base import BaseBackend, Capabilities, GenerateRequest, Health, RawDelta
 from .bundled import ensure_gguf, is_bundled
 from .llamacpp_errors import map_errors
+from .llamacpp_template import render_chat
 
 __all__ = ["LlamaCppBackend", "llama_cpp_available"]
 
@@ -69,6 +70,7 @@ class _Loaded:
     bos: str
     eos: str
     add_bos: bool
+    n_ctx: int
     load_reported: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -123,6 +125,7 @@ def _load(name: str, *, n_ctx: int, n_threads: int, n_batch: int) -> _Loaded:
             bos=_piece(llm, llm.token_bos()),
             eos=_piece(llm, llm.token_eos()),
             add_bos=meta.get("tokenizer.ggml.add_bos_token", "false") == "true",
+            n_ctx=min(n_ctx, llm.n_ctx()),  # llama.cpp may pad its own window up
         )
         _STORE[key] = loaded
         return loaded
@@ -189,7 +192,8 @@ class LlamaCppBackend(BaseBackend):
         """The GGUF's chat template applied to ``request.messages``.
 
         Raises:
-            ConfigError: the GGUF carries no chat template, or the template fails.
+            ConfigError: the GGUF carries no chat template, or it does not compile.
+            InputError: the template rejected the messages.
         """
         return _render(self.load(request.model), request.messages, request.thinking)
 
@@ -209,43 +213,14 @@ class LlamaCppBackend(BaseBackend):
 
 
 def _render(loaded: _Loaded, messages: list[Message], thinking: bool | None) -> str:
-    if not loaded.template:
-        raise ConfigError(
-            f"GGUF {loaded.path.name} has no chat template (tokenizer.chat_template)",
-            hint="use an instruct/chat GGUF",
-        )
-    return _compiled(loaded.template).render(
-        messages=[{"role": m.role, "content": m.text} for m in messages],
-        add_generation_prompt=True,
-        bos_token=loaded.bos,
-        eos_token=loaded.eos,
-        **({"enable_thinking": thinking} if thinking is not None else {}),
+    return render_chat(
+        loaded.template,
+        messages,
+        bos=loaded.bos,
+        eos=loaded.eos,
+        thinking=thinking,
+        source=f"GGUF {loaded.path.name}",
     )
-
-
-_TEMPLATES: dict[str, Any] = {}
-
-
-def _compiled(source: str) -> Any:
-    if source not in _TEMPLATES:
-        from jinja2 import TemplateError
-        from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-        def raise_exception(message: str) -> None:
-            raise TemplateError(message)
-
-        env = ImmutableSandboxedEnvironment(
-            trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.loopcontrols"]
-        )
-        env.globals["raise_exception"] = raise_exception
-        env.globals["strftime_now"] = lambda fmt: time.strftime(fmt)
-        try:
-            _TEMPLATES[source] = env.from_string(source)
-        except TemplateError as exc:
-            raise ConfigError(
-                f"the GGUF chat template does not compile: {exc}"
-            ) from None
-    return _TEMPLATES[source]
 
 
 def _is_eog(llm: Any, token: int) -> bool:
@@ -296,10 +271,10 @@ def _generate(
     with loaded.lock, map_errors(model):
         add_bos = loaded.add_bos and not (loaded.bos and prompt.startswith(loaded.bos))
         ids = llm.tokenize(prompt.encode("utf-8"), add_bos=add_bos, special=True)
-        room = llm.n_ctx() - len(ids)
+        room = loaded.n_ctx - len(ids)
         if room <= 0:
             raise ValueError(
-                f"Requested tokens ({len(ids)}) exceed context window of {llm.n_ctx()}"
+                f"Requested tokens ({len(ids)}) exceed context window of {loaded.n_ctx}"
             )
         limit = min(params.max_tokens or DEFAULT_MAX_TOKENS, room)
         llm.set_seed(params.seed if params.seed is not None else random.getrandbits(31))

@@ -22,7 +22,7 @@ from qwen_router.errors import (
     RouterError,
 )
 
-__all__ = ["ERROR_TABLE", "map_errors", "translate"]
+__all__ = ["DEFINED_ERRORS", "ERROR_TABLE", "map_errors", "translate"]
 
 _NAME = "llamacpp"
 
@@ -102,8 +102,17 @@ ERROR_TABLE: tuple[tuple[type[BaseException], Mapper], ...] = (
 )
 
 
+# exception classes llama_cpp defines itself, by name (so that importing this
+# module does not import llama_cpp)
+DEFINED_ERRORS: dict[str, Mapper] = {
+    "LlamaChatCompletionHandlerNotFoundException": _bad_request,
+}
+
+
 def translate(exc: BaseException, model: str, *, loading: bool = False) -> RouterError:
     """The RouterError for ``exc``, raised while loading or running ``model``."""
+    if type(exc).__name__ in DEFINED_ERRORS:
+        return DEFINED_ERRORS[type(exc).__name__](exc, model, loading)
     for kind, mapper in ERROR_TABLE:
         if isinstance(exc, kind):
             return mapper(exc, model, loading)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+import stat
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -114,21 +115,41 @@ def _load_file(text: str, name: str, source: str) -> PromptTemplate:
 def load_template(name: str, template_dirs: Sequence[str | Path] = ()) -> PromptTemplate:
     """Find ``name`` in the user's directories first, then in the shipped templates.
 
+    Parsed templates are cached: a user's file by path, modification time and size
+    (so an edited file is picked up on the next call), a shipped one by name.
+
     Raises:
         ConfigError: no such template, or it is malformed.
     """
     for directory in template_dirs:
         for suffix in (".yaml", ".yml"):
             path = Path(directory).expanduser() / f"{name}{suffix}"
-            if path.is_file():
-                return _load_file(path.read_text(encoding="utf-8"), name, str(path))
-    resource = _shipped_dir() / f"{name}.yaml"
-    if resource.is_file():
-        return _load_file(resource.read_text(encoding="utf-8"), name, f"{name}.yaml (shipped)")
+            try:
+                info = path.stat()
+            except OSError:
+                continue
+            if stat.S_ISREG(info.st_mode):
+                return _load_path(str(path), info.st_mtime_ns, info.st_size, name)
+    template = _load_shipped(name)
+    if template is not None:
+        return template
     raise ConfigError(
         f"unknown prompt template {name!r}",
         hint=f"templates: {', '.join(list_templates(template_dirs))}",
     )
+
+
+@functools.lru_cache(maxsize=256)
+def _load_path(path: str, mtime_ns: int, size: int, name: str) -> PromptTemplate:
+    return _load_file(Path(path).read_text(encoding="utf-8"), name, path)
+
+
+@functools.lru_cache(maxsize=64)
+def _load_shipped(name: str) -> PromptTemplate | None:
+    resource = _shipped_dir() / f"{name}.yaml"
+    if not resource.is_file():
+        return None
+    return _load_file(resource.read_text(encoding="utf-8"), name, f"{name}.yaml (shipped)")
 
 
 def list_templates(template_dirs: Sequence[str | Path] = ()) -> list[str]:

@@ -15,12 +15,12 @@ import asyncio
 import functools
 import operator
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypedDict
 
 from langchain_core.messages import AIMessage, AnyMessage
-from langchain_core.runnables import RunnableLambda
+from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
@@ -61,6 +61,45 @@ class RouterState(TypedDict, total=False):
     trace: Annotated[list[TraceEvent], operator.add]
     attempts: Annotated[list[Attempt], operator.add]
     result: RouteResult
+
+
+class _Node(Runnable[Any, Any]):
+    """A graph node (or edge function) with a sync and an async body, called directly.
+
+    LangGraph runs a plain sync function of an async run in a worker thread, and
+    ``RunnableLambda`` inspects its function's signature on every call. The routing
+    nodes are microseconds of CPU work, less than a thread hop, so their async body
+    runs on the event loop (``afunc=None``); a node that may block (verifiers, image
+    decoding, a classifier loading a model) passes an ``afunc`` that says how it
+    leaves the loop. The node's run is still traced by LangGraph, under its name.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        func: Callable[[Any], Any],
+        afunc: Callable[[Any], Awaitable[Any]] | None = None,
+    ) -> None:
+        self.name = name
+        self.func = func
+        self.afunc = afunc
+
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        return self.func(input)
+
+    async def ainvoke(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Any:
+        if self.afunc is None:
+            return self.func(input)
+        return await self.afunc(input)
+
+
+def _in_thread(func: Callable[[Any], Any]) -> Callable[[Any], Awaitable[Any]]:
+    async def run(state: Any) -> Any:
+        return await asyncio.to_thread(func, state)
+
+    return run
 
 
 def _traced(name: str) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., dict[str, Any]]]:
@@ -117,10 +156,29 @@ def _guard(state: RouterState, limits: ImageLimits) -> dict[str, Any]:
     }
 
 
+async def _aguard(state: RouterState, limits: ImageLimits) -> dict[str, Any]:
+    """Images are decoded in a worker thread; text-only requests stay on the loop."""
+    request = state.get("request")
+    if request is None or any(m.images for m in request.messages):
+        return await asyncio.to_thread(_guard, state, limits=limits)
+    return _guard(state, limits=limits)
+
+
 @_traced("classify")
 def _classify(state: RouterState, classifier: Classifier) -> dict[str, Any]:
     start = time.perf_counter()
-    decision = classifier.classify(state["request"].messages)
+    return _classified(state, classifier.classify(state["request"].messages), start)
+
+
+async def _aclassify(
+    state: RouterState, classifier: Callable[[Sequence[Message]], Awaitable[RouteDecision]]
+) -> dict[str, Any]:
+    start = time.perf_counter()
+    decision = await classifier(state["request"].messages)
+    return _with_trace("classify", start, _classified(state, decision, start))
+
+
+def _classified(state: RouterState, decision: RouteDecision, start: float) -> dict[str, Any]:
     ms = (time.perf_counter() - start) * 1000
     return {
         "decision": decision,
@@ -250,10 +308,6 @@ def _run_verifiers(state: RouterState) -> dict[str, Any]:
     )
 
 
-async def _arun_verifiers(state: RouterState) -> dict[str, Any]:
-    return await asyncio.to_thread(_run_verifiers, state)
-
-
 def _after_generate(state: RouterState) -> Literal["verify", "respond"]:
     return "verify" if state["selection"].verifiers else "respond"
 
@@ -320,29 +374,43 @@ def build_graph(
     if profile.templates_dir:
         dirs.append(Path(profile.templates_dir))
     limits = image_limits or ImageLimits()
-    graph = StateGraph(RouterState)
-    graph.add_node("guard", functools.partial(_guard, limits=limits))
-    graph.add_node("classify", functools.partial(_classify, classifier=classifier))
-    graph.add_node("select", functools.partial(_select, profile=profile))
-    graph.add_node("render", functools.partial(_render, template_dirs=dirs))
-    graph.add_node(
-        "generate",
-        RunnableLambda(
-            functools.partial(_generate, dispatcher=dispatcher, run=run),
-            afunc=functools.partial(_agenerate, dispatcher=dispatcher, run=arun),
-            name="generate",
+    partial = functools.partial
+    classify = partial(_classify, classifier=classifier)
+    aclassify = getattr(classifier, "aclassify", None)
+    nodes = [
+        _Node("guard", partial(_guard, limits=limits), partial(_aguard, limits=limits)),
+        # a classifier may run an embedding model: off the loop, unless it has an
+        # async path of its own (the server's precomputed decisions do)
+        _Node(
+            "classify",
+            classify,
+            partial(_aclassify, classifier=aclassify) if aclassify else _in_thread(classify),
         ),
-    )
-    graph.add_node("verify", RunnableLambda(_run_verifiers, afunc=_arun_verifiers, name="verify"))
-    graph.add_node("repair", functools.partial(_repair, template_dirs=dirs))
-    graph.add_node("respond", _respond)
+        _Node("select", partial(_select, profile=profile)),
+        _Node("render", partial(_render, template_dirs=dirs)),
+        _Node(
+            "generate",
+            partial(_generate, dispatcher=dispatcher, run=run),
+            partial(_agenerate, dispatcher=dispatcher, run=arun),
+        ),
+        _Node("verify", _run_verifiers, _in_thread(_run_verifiers)),  # sympy: a thread
+        _Node("repair", partial(_repair, template_dirs=dirs)),
+        _Node("respond", _respond),
+    ]
+    graph = StateGraph(RouterState)
+    for node in nodes:
+        graph.add_node(node.name, node)
     graph.add_edge(START, "guard")
     graph.add_edge("guard", "classify")
     graph.add_edge("classify", "select")
     graph.add_edge("select", "render")
     graph.add_edge("render", "generate")
-    graph.add_conditional_edges("generate", _after_generate, ["verify", "respond"])
-    graph.add_conditional_edges("verify", _after_verify, ["repair", "respond"])
+    graph.add_conditional_edges(
+        "generate", _Node("after_generate", _after_generate), ["verify", "respond"]
+    )
+    graph.add_conditional_edges(
+        "verify", _Node("after_verify", _after_verify), ["repair", "respond"]
+    )
     graph.add_edge("repair", "generate")
     graph.add_edge("respond", END)
     return graph.compile(checkpointer=checkpointer, name="qwen-router")

@@ -23,9 +23,13 @@ import sympy
 
 from .math_equiv import equivalent, parse_answer, parse_reference, to_gold
 from .math_extract import extract_answer
+from .math_numeral import compare_base as _compare_base
+from .math_numeral import in_base as _in_base
 from .math_parse import UnsafeInput
 from .math_recompute import Expected, Unsupported, recompute
-from .math_tasks import Task, recognize
+from .math_steps import check_steps
+from .math_tasks import Task
+from .math_topics import recognize_any
 
 __all__ = ["StepTimeout", "check"]
 
@@ -162,8 +166,12 @@ def _check(
             expected=reference,
             method="reference",
         )
-    task = recognize(question)
+    task = recognize_any(question)
     if task is None:
+        steps = check_steps(answer)
+        if steps is not None:
+            status, why = steps
+            return _result(status, why, extracted=extracted, method="arithmetic-steps")
         return _result(
             "unverifiable",
             "no reference, and the question is not one sympy can recompute",
@@ -182,6 +190,11 @@ def _check(
     except Exception:  # noqa: BLE001 - the question's math did not parse
         return _result(
             "unverifiable", "could not read the question's math", extracted=extracted
+        )
+    if exp.compare == "base":
+        status, why = _compare_base(exp, extracted)
+        return _result(
+            status, why, extracted=extracted, expected=_in_base(exp), method=exp.method
         )
     pred = parse_answer(extracted)
     if not pred:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from .math_extract import normalize_text
 
@@ -75,6 +76,7 @@ class Task:
     qualifiers: set[str] = field(default_factory=set)
     rounding: str | None = None
     plain: bool = False
+    data: dict[str, Any] = field(default_factory=dict)  # topic tasks' parsed parts
 
 
 def math_spans(text: str) -> list[str]:
@@ -136,6 +138,8 @@ def recognize(question: str) -> Task | None:
     low = prose.lower()
     if not spans:
         return _recognize_plain(q_words, rounding)
+    if re.search(r"\\(?:pmod|bmod|mod|equiv)(?![a-z])", q_words):
+        return None  # modular arithmetic: the number-theory recogniser's job
     body = [
         s for s in spans if not re.fullmatch(r"[a-zA-Z]", s)
     ]  # "$x$" names a variable
@@ -197,7 +201,10 @@ def _respect_to(low: str, spans: list[str]) -> str | None:
 
 
 def _is_equation(s: str) -> bool:
-    return bool(re.search(r"(?<![<>!\\])=|\\le|\\ge|<|>|\\neq", s)) and "\\\\" not in s
+    return (
+        bool(re.search(r"(?<![<>!\\])=|\\(?:le|ge|leq|geq|neq|ne)(?![a-z])|<|>", s))
+        and "\\\\" not in s
+    )
 
 
 _DEF = re.compile(r"^\s*(?:[a-zA-Z]\s*\(\s*[a-zA-Z]\s*\)|[a-zA-Z])\s*=(?!=)")

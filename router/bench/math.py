@@ -10,6 +10,10 @@ answer), optionally ``source`` and ``subject``. Four measurements:
   share sympy recomputes and ``verified`` is the coverage, reported by subject/source;
 * time per call (p50 / p99, ms), no-reference mode.
 
+Separately, the share of no-reference answers whose worked arithmetic was checked step by
+step (``method="arithmetic-steps"``): those stay ``unverifiable`` (the final answer is not
+recomputed from the question), or are ``refuted`` when a step is wrong.
+
 Run: ``python -m qwen_router.bench.math --data ../shared/data/math_dev.jsonl [--json]``.
 """
 
@@ -35,6 +39,7 @@ class GroupStats(BaseModel):
     verified: int = 0
     refuted: int = 0
     unverifiable: int = 0
+    steps_checked: int = 0  # unverifiable, but every arithmetic step checked out
 
     @property
     def coverage(self) -> float:
@@ -52,6 +57,8 @@ class MathBenchReport(BaseModel):
     noref_verified_coverage: float
     by_group: dict[str, GroupStats] = Field(default_factory=dict)
     methods: dict[str, int] = Field(default_factory=dict)
+    steps_checked_rate: float = 0.0
+    steps_refuted: int = 0
     p50_ms: float
     p99_ms: float
     own_failures: list[str] = Field(default_factory=list)
@@ -102,7 +109,7 @@ def run(
 
     rows = _load(Path(data_path), limit)
     warm_up()
-    own_ok, cross_bad, cross_n, refuted = 0, 0, 0, 0
+    own_ok, cross_bad, cross_n, refuted, steps_refuted = 0, 0, 0, 0, 0
     own_fail: list[str] = []
     cross_fail: list[str] = []
     refuted_ids: list[str] = []
@@ -132,6 +139,8 @@ def run(
             g.verified += 1
             methods[res.method or "?"] += 1
         elif res.status == "refuted":
+            if res.method == "arithmetic-steps":
+                steps_refuted += 1
             g.refuted += 1
             refuted += 1
             refuted_ids.append(
@@ -139,6 +148,8 @@ def run(
             )
         else:
             g.unverifiable += 1
+            if res.method == "arithmetic-steps":
+                g.steps_checked += 1
     n = len(rows) or 1
     return MathBenchReport(
         n=len(rows),
@@ -149,6 +160,8 @@ def run(
         noref_verified_coverage=sum(g.verified for g in groups.values()) / n,
         by_group=dict(sorted(groups.items())),
         methods=dict(methods.most_common()),
+        steps_checked_rate=sum(g.steps_checked for g in groups.values()) / n,
+        steps_refuted=steps_refuted,
         p50_ms=_percentile(times, 0.50),
         p99_ms=_percentile(times, 0.99),
         own_failures=own_fail,
@@ -173,6 +186,14 @@ def _print(report: MathBenchReport) -> None:
             f"  {name:<24} {g.verified:>3}/{g.n:<3} {pct(g.coverage):>6}   "
             f"refuted {g.refuted}  unverifiable {g.unverifiable}"
         )
+    print(
+        f"arithmetic steps all checked      {pct(report.steps_checked_rate)}"
+        f"  (unverifiable: final answer not recomputed; refuted by a wrong step:"
+        f" {report.steps_refuted})"
+    )
+    for name, g in report.by_group.items():
+        if g.steps_checked:
+            print(f"  {name:<24} {g.steps_checked:>3}/{g.n:<3} steps checked")
     print(
         "verified by method: "
         + ", ".join(f"{k} {v}" for k, v in report.methods.items())

@@ -9,6 +9,7 @@ routed, even for streams. The graph then reuses that decision (through
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -51,6 +52,14 @@ class PrecomputedClassifier:
     def classify(self, messages: Sequence[Message]) -> RouteDecision:
         decision = _DECISION.get()
         return decision if decision is not None else self.inner.classify(messages)
+
+    async def aclassify(self, messages: Sequence[Message]) -> RouteDecision:
+        """The graph's async path: the planned decision at once (no thread hop);
+        otherwise the inner classifier in a worker thread (it may run a model)."""
+        decision = _DECISION.get()
+        if decision is not None:
+            return decision
+        return await asyncio.to_thread(self.inner.classify, messages)
 
 
 @dataclass(frozen=True)

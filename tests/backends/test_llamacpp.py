@@ -22,7 +22,10 @@ pytest.importorskip(
 
 from qwen_router.backends.base import GenerateRequest  # noqa: E402
 from qwen_router.backends.llamacpp import LlamaCppBackend  # noqa: E402
-from qwen_router.backends.llamacpp_errors import ERROR_TABLE  # noqa: E402
+from qwen_router.backends.llamacpp_errors import (  # noqa: E402
+    DEFINED_ERRORS,
+    ERROR_TABLE,
+)
 from qwen_router.backends.registry import create_backend  # noqa: E402
 from qwen_router.errors import BackendResponseError, ModelNotFound  # noqa: E402
 from qwen_router.types import GenerationParams, Message  # noqa: E402
@@ -61,6 +64,46 @@ def test_prompt_is_rendered_with_the_gguf_chat_template(
     assert prompt.startswith("<|im_start|>system\n")  # SmolLM2's default system prompt
 
 
+def test_template_renders_like_transformers(backend: LlamaCppBackend) -> None:
+    """The GGUF's template under llama.cpp == its tokenizer's under transformers."""
+    pytest.importorskip("transformers", reason="needs the [hf] extra to compare")
+    from transformers import AutoTokenizer
+
+    path = backend.load(MODEL).path
+    tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
+    for messages in (
+        [{"role": "user", "content": "Hi!"}],
+        [
+            {"role": "system", "content": "Be brief."},
+            {"role": "user", "content": "2+2?"},
+            {"role": "assistant", "content": "4"},
+            {"role": "user", "content": "And 3+3?"},
+        ],
+    ):
+        request = GenerateRequest(
+            model=MODEL, messages=[Message(**m) for m in messages]
+        )
+        expected = tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=True
+        )
+        assert backend.render_prompt(request) == expected
+
+
+def test_template_errors() -> None:
+    from qwen_router.backends.llamacpp_template import render_chat
+    from qwen_router.errors import ConfigError, InputError
+
+    messages = [Message(role="user", content="hi")]
+    with pytest.raises(ConfigError, match="no chat template"):
+        render_chat(None, messages, bos="", eos="")
+    with pytest.raises(InputError, match="roles must alternate"):
+        render_chat(
+            "{{ raise_exception('roles must alternate') }}", messages, bos="", eos=""
+        )
+    with pytest.raises(ConfigError, match="does not compile"):
+        render_chat("{% if %}", messages, bos="", eos="")
+
+
 def test_streaming_with_exact_token_counts(backend: LlamaCppBackend) -> None:
     request = _chat("Write a short poem about the sea.", max_tokens=12)
     deltas = list(backend._raw_stream(request))
@@ -83,15 +126,12 @@ def test_stop_at_eos(backend: LlamaCppBackend) -> None:
 
 
 def test_stop_strings_are_cut_out(backend: LlamaCppBackend) -> None:
-    full = backend.generate(
-        _chat("Count from one to ten in words.", max_tokens=40)
-    ).text
-    word = next(w for w in re.findall(r"[a-z]{3,}", full) if full.index(w) > 0)
-    cut = backend.generate(
-        _chat("Count from one to ten in words.", max_tokens=40, stop=[word])
-    )
+    full = backend.generate(_chat("Name three colors.", max_tokens=40)).text
+    word = next(w for w in re.findall(r"[A-Za-z]{3,}", full) if full.index(w) > 0)
+    cut = backend.generate(_chat("Name three colors.", max_tokens=40, stop=[word]))
     assert cut.text == full[: full.index(word)]
     assert word not in cut.text and cut.finish_reason == "stop"
+    assert cut.usage.completion_tokens < len(full)
 
 
 def test_raw_continuation_matches_chat(backend: LlamaCppBackend) -> None:
@@ -166,7 +206,7 @@ def test_error_map_covers_everything_llama_cpp_raises() -> None:
                 and issubclass(value, Exception)
                 and value.__module__.startswith("llama_cpp")
             ):
-                raised.add(value)  # exception classes llama_cpp defines
+                assert value.__name__ in DEFINED_ERRORS  # classes llama_cpp defines
     assert {ValueError, RuntimeError} <= raised
     # the trailing catch-all ``Exception`` entry is for a bare ``raise Exception`` only
     specific = tuple(k for k in covered if k is not Exception)
@@ -174,3 +214,15 @@ def test_error_map_covers_everything_llama_cpp_raises() -> None:
         k for k in raised if k is not Exception and not issubclass(k, specific)
     ] == []
     assert Exception in covered
+
+
+def test_local_profile_serves_the_bundled_gguf_through_llamacpp() -> None:
+    from qwen_router import Router
+
+    with Router("local") as router:
+        assert router.profile.routes["general"].fallbacks == [f"gguf:{MODEL}"]
+        result = router.invoke(
+            "What is the capital of France?", params={"max_tokens": 8}
+        )
+    assert (result.model, result.backend) == (f"llamacpp:{MODEL}", "llamacpp")
+    assert result.answer and 0 < result.usage.completion_tokens <= 8

@@ -6,14 +6,16 @@ These run with or without the ``[llamacpp]`` extra.
 
 from __future__ import annotations
 
+import importlib.resources
 import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 from qwen_router.backends.registry import backend_installed
 from qwen_router.errors import BackendUnavailable, ConfigError
-from qwen_router.profiles import load_profile, resolve_preferences
+from qwen_router.profiles import Profile, load_profile, resolve_preferences
 
 GGUF = "gguf:smollm2-135m-instruct"
 LLAMA = "llamacpp:smollm2-135m-instruct"
@@ -30,7 +32,8 @@ def test_local_profile_prefers_llamacpp_when_installed() -> None:
 
 
 def test_resolution_both_ways_and_idempotent() -> None:
-    raw = load_profile("local")
+    shipped = importlib.resources.files("qwen_router") / "profile_data" / "local.yaml"
+    raw = Profile.model_validate(yaml.safe_load(shipped.read_text(encoding="utf-8")))
     with_llama = resolve_preferences(raw, lambda name: name == "llamacpp")
     without = resolve_preferences(raw, lambda name: False)
     for name, route in with_llama.routes.items():
