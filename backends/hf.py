@@ -64,7 +64,9 @@ class HFBackend(BaseBackend):
         self.vision_options = {"min_pixels": min_pixels, "max_pixels": max_pixels}
         self.batching: BatchOptions | None = None
         if batching:
-            self.batching = BatchOptions(window_ms=batch_window_ms, max_batch_size=max_batch_size)
+            self.batching = BatchOptions(
+                window_ms=batch_window_ms, max_batch_size=max_batch_size
+            )
             self.capabilities = self.capabilities.model_copy(update={"batching": True})
 
     def load(self, model: str) -> LoadedModel:
@@ -115,8 +117,10 @@ class HFBackend(BaseBackend):
     ) -> Iterator[RawDelta]:
         yield from self._run(self.load(model), prompt, params)
 
-    def _run(self, loaded: LoadedModel, prompt: str, params: GenerationParams) -> Iterator[RawDelta]:
-        if self.batching is None:
+    def _run(
+        self, loaded: LoadedModel, prompt: str, params: GenerationParams
+    ) -> Iterator[RawDelta]:
+        if self.batching is None or loaded.processor is not None:  # VL: never batched
             return _generate(loaded, prompt, params)
         return stream_batched(loaded, prompt, params, self.batching)
 

@@ -5,12 +5,20 @@ Requests to the same loaded model that arrive within ``window_ms`` of the first 
 worker thread per model. Each row stops on its own (EOS, ``max_tokens``, stop
 strings, or its consumer going away) and is dropped from the batch (and its KV cache)
 when it does; every request streams its own tokens back as they are produced.
+Requests that arrive while a batch runs wait for the next one (no joining mid-batch).
+Vision-language models and image requests are never batched (they run alone).
+As on the unbatched path, a stop string ends its row after the token that completes
+it and stays in the text (matched on the generated text only).
 
 Greedy decoding: left padding with the attention mask and position ids derived from
-it gives each row the same logits it would get alone, up to float rounding of the
-differently shaped matmuls (~1e-6 relative in float32). Greedy batched output
-equals unbatched greedy output token for token unless two top logits are closer
-than that rounding; the tests check it on the tiny Qwen2 and on SmolLM2.
+it gives each row the logits it gets alone, up to float rounding. Measured on SmolLM2
+(float32, sdpa, CPU): a row that needs no padding is bit-identical to running alone;
+a left-padded row differs by up to ~4e-5 (logits up to ~30, so ~1e-6 relative),
+because attention then reduces over a longer key axis (the masked keys add exact
+zeros, but the blocked matmul / softmax sums are ordered differently). So batched
+greedy output equals unbatched greedy output token for token unless the top two
+logits of some step are closer than that; the tests check equality on the tiny
+Qwen2 models and on SmolLM2.
 
 Sampling: each request owns a ``torch.Generator`` seeded with ``params.seed`` (a
 random seed when unset) and draws one token per step from it, after its own
@@ -27,6 +35,7 @@ import queue
 import random
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,7 +93,7 @@ class ModelBatcher:
     def __init__(self, loaded: LoadedModel, options: BatchOptions) -> None:
         self.loaded = loaded
         self.options = options
-        self.batch_sizes: list[int] = []  # history, for benchmarks and tests
+        self.batch_sizes: deque[int] = deque(maxlen=1000)  # recent batch sizes
         self._queue: queue.Queue[_Job] = queue.Queue()
         self._thread = threading.Thread(
             target=self._loop, name="qwen-router-batcher", daemon=True

@@ -136,6 +136,8 @@ class LlamaCppBackend(BaseBackend):
 
     Options (profile ``backends.llamacpp``): ``n_ctx`` (context window, default 4096),
     ``n_threads`` (default ``os.cpu_count()``), ``n_batch`` (prompt batch size).
+    The window is fixed at load, so ``params.num_ctx`` is ignored; stop strings are
+    cut out of the text (OpenAI semantics).
     """
 
     name: ClassVar[str] = _NAME

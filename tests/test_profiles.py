@@ -4,8 +4,12 @@ from pathlib import Path
 
 import pytest
 
+from importlib.resources import files
+
+import yaml
+
 from qwen_router.errors import ConfigError
-from qwen_router.profiles import list_profiles, load_profile, parse_model_spec
+from qwen_router.profiles import Profile, list_profiles, load_profile, parse_model_spec
 
 
 def test_shipped_profiles_validate() -> None:
@@ -17,9 +21,25 @@ def test_shipped_profiles_validate() -> None:
 
 
 def test_local_profile_is_offline_bundled_model() -> None:
+    from qwen_router.profiles import resolve_preferences
+
     profile = load_profile("local")
-    assert {r.model for r in profile.routes.values()} == {"gguf:smollm2-135m-instruct"}
+    bundled = "smollm2-135m-instruct"
+    for route in profile.routes.values():
+        # llama.cpp first when installed, transformers as its fallback
+        assert route.model in {f"gguf:{bundled}", f"llamacpp:{bundled}"}
+        if route.model.startswith("llamacpp:"):
+            assert route.fallbacks[0] == f"gguf:{bundled}"
     assert profile.routes["math"].verifiers == ["math"]
+    assert profile.prefer == {"gguf": ["llamacpp"]}
+    raw = Profile.model_validate(
+        yaml.safe_load(files("qwen_router.profile_data").joinpath("local.yaml").read_text())
+    )
+    without = resolve_preferences(raw, lambda _name: False)
+    assert {r.model for r in without.routes.values()} == {f"gguf:{bundled}"}
+    with_llamacpp = resolve_preferences(raw, lambda name: name == "llamacpp")
+    assert with_llamacpp.routes["math"].model == f"llamacpp:{bundled}"
+    assert with_llamacpp.routes["math"].fallbacks == [f"gguf:{bundled}"]
 
 
 def test_real_qwen_names_in_ollama_and_hf() -> None:

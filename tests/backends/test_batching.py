@@ -120,7 +120,7 @@ def test_batched_greedy_equals_unbatched_token_for_token(
     assert len({len(p) for p in prompts}) == len(prompts)  # padding differs per row
     params = [GenerationParams(max_tokens=n, temperature=0.0) for n in (6, 9, 4, 8, 7)]
     batched, batcher = _batched_ids(loaded, prompts, params)
-    assert batcher.batch_sizes == [len(prompts)]
+    assert list(batcher.batch_sizes) == [len(prompts)]
     for ids, p, got in zip(prompts, params, batched, strict=True):
         assert got == _reference_ids(loaded, ids, p.max_tokens or 0)
         assert len(got) == p.max_tokens  # per-row max_new_tokens
@@ -270,7 +270,7 @@ def test_max_batch_size_is_respected(sharp_qwen2: Path) -> None:
     ]
     for job in jobs:
         _drain(job)
-    assert batcher.batch_sizes == [2, 2, 1]
+    assert list(batcher.batch_sizes) == [2, 2, 1]
 
 
 def test_bad_batching_options() -> None:
@@ -293,6 +293,6 @@ def test_bundled_smollm2_batched_equals_unbatched() -> None:
     ]
     params = [GenerationParams(max_tokens=12, temperature=0.0)] * len(prompts)
     batched, batcher = _batched_ids(loaded, prompts, params)
-    assert batcher.batch_sizes == [len(prompts)]
+    assert list(batcher.batch_sizes) == [len(prompts)]
     for ids, got in zip(prompts, batched, strict=True):
         assert got == _reference_ids(loaded, ids, 12)

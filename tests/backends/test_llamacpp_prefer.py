@@ -95,3 +95,24 @@ def test_bad_options_are_config_errors() -> None:
         create_backend("llamacpp", {"n_ctx": 4})
     with pytest.raises(ConfigError):
         create_backend("llamacpp", {"gpu": True})
+
+
+def test_router_falls_back_when_the_preferred_backend_cannot_serve(
+    tiny_qwen2: Path, tmp_path: Path
+) -> None:
+    """llama.cpp cannot load a transformers folder: the written spec answers."""
+    from qwen_router import Router
+
+    path = tmp_path / "p.yaml"
+    path.write_text(
+        "name: p\nprefer: {hf: [llamacpp]}\nretry: {max_retries: 0}\n"
+        "backends:\n  hf: {device: cpu, dtype: float32}\n"
+        f"routes:\n  general:\n    model: 'hf:{tiny_qwen2}'\n"
+        "    params: {max_tokens: 3, temperature: 0.0}\n",
+        encoding="utf-8",
+    )
+    profile = resolve_preferences(load_profile(path), lambda name: True)
+    assert profile.routes["general"].model == f"llamacpp:{tiny_qwen2}"
+    with Router(profile) as router:
+        result = router.invoke("hello", route="general")
+    assert (result.model, result.backend) == (f"hf:{tiny_qwen2}", "hf")
