@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from qwen_router.errors import BackendError, ConfigError, ModelCapabilityError
-from qwen_router.types import GenerationParams, Message
+from qwen_router.types import GenerationParams, Message, Usage
 
 from .base import BaseBackend, Capabilities, GenerateRequest, Health, RawDelta
 from .hf_batching import BatchOptions, stream_batched
@@ -215,6 +215,21 @@ def _eos_ids(loaded: LoadedModel) -> set[int]:
 
 
 def _generate(loaded: LoadedModel, prompt: str, params: GenerationParams) -> Iterator[RawDelta]:
+    encoded = loaded.tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+    yield from generate_encoded(loaded, encoded.to(loaded.device), params)
+
+
+def generate_encoded(
+    loaded: LoadedModel, encoded: Any, params: GenerationParams
+) -> Iterator[RawDelta]:
+    """Run ``model.generate`` on already-encoded inputs (text or processor output) in a
+    worker thread, streaming one delta per token batch, then usage and finish reason.
+
+    Closing the iterator early stops generation at the next token.
+
+    Raises:
+        BackendError: generation itself failed.
+    """
     import torch
     from transformers import StoppingCriteria, StoppingCriteriaList
 
@@ -225,7 +240,6 @@ def _generate(loaded: LoadedModel, prompt: str, params: GenerationParams) -> Ite
             return torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool)
 
     tokenizer, model = loaded.tokenizer, loaded.model
-    encoded = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(loaded.device)
     prompt_tokens = int(encoded["input_ids"].shape[1])
     kwargs = _sampling_kwargs(params, loaded)
     eos = _eos_ids(loaded)
@@ -258,16 +272,13 @@ def _generate(loaded: LoadedModel, prompt: str, params: GenerationParams) -> Ite
         while (ids := streamer.queue.get()) is not None:
             completion += len(ids)
             last_id = ids[-1]
-            text = decoder.add(ids)
-            yield RawDelta(text=text, tokens=len(ids))
+            yield RawDelta(text=decoder.add(ids), tokens=len(ids))
     finally:
         cancel.set()
         worker.join()
     if errors:
         raise BackendError(f"generation failed: {errors[0]}", backend="hf") from errors[0]
     hit_limit = completion >= kwargs["max_new_tokens"] and last_id not in eos
-    from qwen_router.types import Usage
-
     yield RawDelta(
         usage=Usage(prompt_tokens=prompt_tokens, completion_tokens=completion),
         finish_reason="length" if hit_limit else "stop",

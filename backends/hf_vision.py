@@ -5,8 +5,8 @@ loads and hands VL models to :func:`load_vision_model`; :class:`HFBackend` then 
 their requests to :func:`stream_vision`. Images are the PIL images the guard already
 decoded (:func:`qwen_router.images.model_images` reuses them), resized by the processor
 between ``min_pixels`` and ``max_pixels`` (backend options, else the model's
-``preprocessor_config.json``). Tokens stream through the same ``_TokenQueue`` /
-``_IncrementalDecoder`` as text models.
+``preprocessor_config.json``). Generation streams through ``hf.generate_encoded``, the
+same loop as text models.
 
 Without torchvision, transformers cannot build the Qwen-VL *video* processor, so
 ``AutoProcessor`` fails; images do not need it, and the processor is then built from
@@ -17,19 +17,17 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qwen_router.errors import BackendError, ImageError, ModelNotFound
+from qwen_router.errors import ImageError, ModelNotFound
 from qwen_router.images import model_images
-from qwen_router.types import ImagePart, Message, Usage
+from qwen_router.types import ImagePart, Message
 
 from .base import GenerateRequest, RawDelta
-from .hf import _eos_ids, _IncrementalDecoder, _sampling_kwargs, _TokenQueue
 from .hf_loading import LoadedModel
 
 __all__ = [
@@ -244,60 +242,6 @@ def stream_vision(
         ImageError: an image the guard did not check fails, or the processor rejects it.
         BackendError: generation itself failed.
     """
-    import torch
-    from transformers import StoppingCriteria, StoppingCriteriaList
+    from .hf import generate_encoded
 
-    encoded = _encode(loaded, request, options)
-    cancel = threading.Event()
-
-    class _Cancelled(StoppingCriteria):
-        def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
-            return torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool)
-
-    params = request.params
-    kwargs = _sampling_kwargs(params, loaded)
-    eos = _eos_ids(loaded)
-    streamer = _TokenQueue()
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            with loaded.lock, torch.inference_mode():
-                if params.seed is not None:
-                    torch.manual_seed(params.seed)
-                loaded.model.generate(
-                    **encoded,
-                    streamer=streamer,
-                    stopping_criteria=StoppingCriteriaList([_Cancelled()]),
-                    pad_token_id=loaded.tokenizer.pad_token_id or next(iter(eos), None),
-                    **kwargs,
-                )
-        except BaseException as exc:  # re-raised in the consuming thread
-            errors.append(exc)
-        finally:
-            streamer.end()
-
-    worker = threading.Thread(target=run, name="qwen-router-generate-vl", daemon=True)
-    worker.start()
-    decoder = _IncrementalDecoder(loaded.tokenizer, eos)
-    completion, last_id = 0, None
-    try:
-        while (ids := streamer.queue.get()) is not None:
-            completion += len(ids)
-            last_id = ids[-1]
-            yield RawDelta(text=decoder.add(ids), tokens=len(ids))
-    finally:
-        cancel.set()
-        worker.join()
-    if errors:
-        raise BackendError(f"generation failed: {errors[0]}", backend="hf") from errors[
-            0
-        ]
-    hit_limit = completion >= kwargs["max_new_tokens"] and last_id not in eos
-    yield RawDelta(
-        usage=Usage(
-            prompt_tokens=int(encoded["input_ids"].shape[1]),
-            completion_tokens=completion,
-        ),
-        finish_reason="length" if hit_limit else "stop",
-    )
+    yield from generate_encoded(loaded, _encode(loaded, request, options), request.params)

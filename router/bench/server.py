@@ -2,13 +2,21 @@
 
 Every route is served by ``FakeBackend`` — a scripted backend that answers at once and
 exists to measure the framework's own overhead (it is not a model). The server runs in
-a child process (uvicorn, one worker); this process is the load generator. For each
-concurrency level it reports requests per second and p50 / p99 latency over HTTP
-(OpenAI ``/v1/chat/completions``), next to the same requests through the router in
-process (``Router.ainvoke``; ``Router.invoke`` at 1 client), and a per-request cost
-breakdown: classifier, backend, and the LangGraph graph around them.
+child processes (``qwen-router serve``'s code path: uvicorn, ``--workers N``, request
+logs off); the load comes from another process: ``wrk`` (C, keep-alive connections,
+negligible client cost) when it is on ``PATH``, else an ``httpx.AsyncClient`` with a
+keep-alive pool in this process (a Python client: it competes for the same CPUs).
 
-    qwen-router bench server [--requests 400] [--concurrency 1 16 64] [--stream]
+Each round measures, for every concurrency level, ``seconds`` of closed-loop load over
+HTTP (OpenAI ``/v1/chat/completions``) and then the same load through the router in
+process (``Router.ainvoke``, N asyncio clients), plus ``Router.invoke`` at 1 client.
+Rounds interleave the two so that a change in machine load hits both; the report gives
+the median over rounds of requests/s, p50 / p99 latency and CPU milliseconds per
+request (server processes for HTTP, this process for in-process; CPU time is the
+figure least disturbed by other work on the machine), and the ratios HTTP / in-process.
+
+    qwen-router bench server [--seconds 3] [--rounds 3] [--concurrency 1 16 64]
+                             [--workers 1] [--client auto|wrk|httpx] [--stream]
 """
 
 from __future__ import annotations
@@ -17,6 +25,8 @@ import argparse
 import asyncio
 import json
 import os
+import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -31,6 +41,7 @@ __all__ = ["main", "run"]
 
 _ROUTES = ("general", "code", "math", "vision", "multilingual")
 PROMPT = "Hello there, how are you today?"
+_PATH = "/v1/chat/completions"
 
 
 def _profile(directory: Path) -> Path:
@@ -46,114 +57,171 @@ def _profile(directory: Path) -> Path:
     return path
 
 
+def _body(stream: bool) -> dict[str, Any]:
+    messages = [{"role": "user", "content": PROMPT}]
+    return {"model": "auto", "messages": messages, "stream": stream}
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def _serve(profile: str, port: int) -> int:
+def _serve(profile: str, port: int, workers: int) -> int:
     """Child-process entry: serve ``profile`` on ``port`` until terminated."""
-    import logging
-
-    import uvicorn
-    from qwen_router.server import create_app
+    from qwen_router.server.run import serve
     from qwen_router.settings import Settings
 
-    logging.getLogger("qwen_router").setLevel(logging.WARNING)
-    settings = Settings(profile=profile, port=port, backend_concurrency=1024)
-    uvicorn.run(
-        create_app(settings),
-        host="127.0.0.1",
-        port=port,
-        log_level="warning",
-        access_log=False,
+    settings = Settings(
+        profile=profile, port=port, backend_concurrency=1024, log_level="warning"
     )
-    return 0
+    return serve(settings, workers=workers)
+
+
+# --- measuring ------------------------------------------------------------------------
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time of ``pid`` and its descendants (Linux ``/proc``; ``None`` elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                total += _cpu_seconds(int(child)) or 0.0
+        return total
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _result(n: int, wall: float, p50: float, p99: float, cpu: float | None) -> dict[str, Any]:
+    return {
+        "requests": n,
+        "rps": n / wall,
+        "p50_ms": p50,
+        "p99_ms": p99,
+        "cpu_ms_per_request": cpu * 1000 / n if cpu is not None and n else None,
+    }
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
-    p50 = statistics.median(ordered)
     p99 = ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
-    return p50 * 1000, p99 * 1000
+    return statistics.median(ordered) * 1000, p99 * 1000
 
 
-async def _drive(
-    call: Callable[[], Awaitable[None]], requests: int, concurrency: int
-) -> dict[str, float]:
+async def _closed_loop(
+    call: Callable[[], Awaitable[None]], seconds: float, concurrency: int
+) -> tuple[int, float, float, float]:
+    """``concurrency`` clients calling back to back for ``seconds``."""
     latencies: list[float] = []
-    remaining = requests
+    deadline = time.perf_counter() + seconds
 
-    async def worker() -> None:
-        nonlocal remaining
-        while remaining > 0:
-            remaining -= 1
+    async def client() -> None:
+        while time.perf_counter() < deadline:
             start = time.perf_counter()
             await call()
             latencies.append(time.perf_counter() - start)
 
     start = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(client() for _ in range(concurrency)))
     wall = time.perf_counter() - start
-    p50, p99 = _percentiles(latencies)
-    return {"rps": len(latencies) / wall, "p50_ms": p50, "p99_ms": p99}
+    return (len(latencies), wall, *_percentiles(latencies))
 
 
-async def _http_level(
-    url: str, requests: int, concurrency: int, stream: bool
-) -> dict[str, float]:
-    import httpx
-
-    body = {
-        "model": "auto",
-        "messages": [{"role": "user", "content": PROMPT}],
-        "stream": stream,
-    }
-    limits = httpx.Limits(
-        max_connections=concurrency, max_keepalive_connections=concurrency
-    )
-    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=60) as client:
-
-        async def call() -> None:
-            response = await client.post("/v1/chat/completions", json=body)
-            if response.status_code != 200:
-                raise RuntimeError(
-                    f"server answered {response.status_code}: {response.text}"
-                )
-
-        await _drive(call, min(20, requests), concurrency)  # warm-up
-        return await _drive(call, requests, concurrency)
-
-
-async def _inprocess_level(
-    router: Any, requests: int, concurrency: int
-) -> dict[str, float]:
+def _inprocess(router: Any, seconds: float, concurrency: int) -> dict[str, Any]:
     async def call() -> None:
         await router.ainvoke(PROMPT)
 
-    await _drive(call, min(20, requests), concurrency)
-    return await _drive(call, requests, concurrency)
+    cpu = time.process_time()
+    n, wall, p50, p99 = asyncio.run(_closed_loop(call, seconds, concurrency))
+    return _result(n, wall, p50, p99, time.process_time() - cpu)
 
 
-def _sync_level(router: Any, requests: int) -> dict[str, float]:
-    for _ in range(min(20, requests)):
-        router.invoke(PROMPT)
-    latencies = []
-    start = time.perf_counter()
-    for _ in range(requests):
+def _sync(router: Any, seconds: float) -> dict[str, Any]:
+    latencies: list[float] = []
+    cpu, start = time.process_time(), time.perf_counter()
+    while time.perf_counter() - start < seconds:
         t = time.perf_counter()
         router.invoke(PROMPT)
         latencies.append(time.perf_counter() - t)
-    p50, p99 = _percentiles(latencies)
-    return {
-        "rps": requests / (time.perf_counter() - start),
-        "p50_ms": p50,
-        "p99_ms": p99,
-    }
+    wall = time.perf_counter() - start
+    return _result(len(latencies), wall, *_percentiles(latencies), time.process_time() - cpu)
 
 
-def _breakdown(router: Any, requests: int) -> dict[str, float]:
+class _Wrk:
+    """``wrk`` as the load generator: one thread, ``concurrency`` connections."""
+
+    name = "wrk"
+
+    def __init__(self, url: str, stream: bool, directory: Path) -> None:
+        self.url = url + _PATH
+        self.script = directory / "post.lua"
+        self.script.write_text(
+            'wrk.method = "POST"\n'
+            f"wrk.body = [[{json.dumps(_body(stream))}]]\n"
+            'wrk.headers["Content-Type"] = "application/json"\n',
+            encoding="utf-8",
+        )
+
+    def __call__(self, seconds: float, concurrency: int) -> tuple[int, float, float, float]:
+        command = [
+            "wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s",
+            "--latency", "-s", str(self.script), self.url,
+        ]  # fmt: skip
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        if bad or "Socket errors" in out:
+            raise RuntimeError(f"the server answered with errors:\n{out}")
+        done = re.search(r"(\d+) requests in ([\d.]+)(\w+)", out)
+        if done is None:
+            raise RuntimeError(f"cannot read wrk's output:\n{out}")
+        wall = float(done.group(2)) * {"ms": 0.001, "s": 1.0, "m": 60.0}[done.group(3)]
+        return int(done.group(1)), wall, _wrk_ms(out, "50%"), _wrk_ms(out, "99%")
+
+
+def _wrk_ms(out: str, label: str) -> float:
+    found = re.search(rf"^\s*{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+    if found is None:
+        raise RuntimeError(f"no {label} latency in wrk's output:\n{out}")
+    return float(found.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[found.group(2)]
+
+
+class _Httpx:
+    """``httpx.AsyncClient`` with a keep-alive pool, in this process."""
+
+    name = "httpx"
+
+    def __init__(self, url: str, stream: bool) -> None:
+        self.url, self.body = url, _body(stream)
+
+    def __call__(self, seconds: float, concurrency: int) -> tuple[int, float, float, float]:
+        return asyncio.run(self._run(seconds, concurrency))
+
+    async def _run(self, seconds: float, concurrency: int) -> tuple[int, float, float, float]:
+        import httpx
+
+        limits = httpx.Limits(
+            max_connections=concurrency, max_keepalive_connections=concurrency
+        )
+        async with httpx.AsyncClient(base_url=self.url, limits=limits, timeout=60) as client:
+
+            async def call() -> None:
+                response = await client.post(_PATH, json=self.body)
+                if response.status_code != 200:
+                    raise RuntimeError(f"server answered {response.status_code}")
+
+            return await _closed_loop(call, seconds, concurrency)
+
+
+def _http(load: Any, pid: int, seconds: float, concurrency: int) -> dict[str, Any]:
+    before = _cpu_seconds(pid)
+    n, wall, p50, p99 = load(seconds, concurrency)
+    after = _cpu_seconds(pid)
+    cpu = after - before if before is not None and after is not None else None
+    return _result(n, wall, p50, p99, cpu)
+
+
+def _breakdown(router: Any, count: int) -> dict[str, float]:
     """Median per-request milliseconds of each part, in process, one at a time."""
     from qwen_router.backends.base import GenerateRequest
     from qwen_router.types import Message
@@ -164,7 +232,7 @@ def _breakdown(router: Any, requests: int) -> dict[str, float]:
 
     def median_ms(fn: Callable[[], Any]) -> float:
         samples = []
-        for _ in range(requests):
+        for _ in range(count):
             t = time.perf_counter()
             fn()
             samples.append(time.perf_counter() - t)
@@ -181,62 +249,103 @@ def _breakdown(router: Any, requests: int) -> dict[str, float]:
     }
 
 
+# --- the run ---------------------------------------------------------------------------
+def _median(rounds: list[dict[str, Any]], key: str) -> float | None:
+    values = [r[key] for r in rounds if r.get(key) is not None]
+    return statistics.median(values) if values else None
+
+
+def _summary(http: list[dict[str, Any]], inproc: list[dict[str, Any]]) -> dict[str, Any]:
+    keys = ("rps", "p50_ms", "p99_ms", "cpu_ms_per_request")
+    h = {k: _median(http, k) for k in keys}
+    i = {k: _median(inproc, k) for k in keys}
+    added_cpu = [
+        a["cpu_ms_per_request"] - b["cpu_ms_per_request"]
+        for a, b in zip(http, inproc)
+        if a["cpu_ms_per_request"] is not None and b["cpu_ms_per_request"] is not None
+    ]
+    return {
+        "http": h,
+        "in_process": i,
+        "rps_ratio": h["rps"] / i["rps"],
+        "added_p50_ms": statistics.median(
+            a["p50_ms"] - b["p50_ms"] for a, b in zip(http, inproc)
+        ),
+        "added_cpu_ms_per_request": statistics.median(added_cpu) if added_cpu else None,
+        "rounds": {"http": http, "in_process": inproc},
+    }
+
+
+def _start_server(profile: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable, "-m", "qwen_router.bench.server",
+        "--serve", str(profile), str(port), str(workers),
+    ]  # fmt: skip
+    return subprocess.Popen(command, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+
+
 def run(
-    requests: int, levels: Sequence[int], *, stream: bool = False
+    levels: Sequence[int],
+    *,
+    seconds: float = 3.0,
+    rounds: int = 3,
+    workers: int = 1,
+    client: str = "auto",
+    stream: bool = False,
 ) -> dict[str, Any]:
     """Measure everything; return the report as a dict.
 
     Raises:
-        RuntimeError: the server did not start or answered with an error.
+        RuntimeError: the server did not start, answered with an error, or the
+            requested load generator is missing.
     """
     from qwen_router.core import Router
 
+    if client == "wrk" and shutil.which("wrk") is None:
+        raise RuntimeError("wrk is not installed (apt-get install wrk)")
+    use_wrk = client == "wrk" or (client == "auto" and shutil.which("wrk") is not None)
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
-        profile = _profile(Path(tmp))
-        port = _free_port()
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        child = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "qwen_router.bench.server",
-                "--serve",
-                str(profile),
-                str(port),
-            ],
-            env=env,
-        )
-        try:
-            url = f"http://127.0.0.1:{port}"
-            _wait_ready(url, child)
-            http = {
-                c: asyncio.run(_http_level(url, requests, c, stream)) for c in levels
-            }
-        finally:
-            child.terminate()
-            child.wait(timeout=30)
+        profile, port = _profile(Path(tmp)), _free_port()
+        url = f"http://127.0.0.1:{port}"
+        load = _Wrk(url, stream, Path(tmp)) if use_wrk else _Httpx(url, stream)
+        child = _start_server(profile, port, workers)
         router = Router(str(profile))
         try:
-            inproc = {
-                c: asyncio.run(_inprocess_level(router, requests, c)) for c in levels
-            }
-            sync = _sync_level(router, requests)
-            parts = _breakdown(router, min(requests, 200))
+            _wait_ready(url, child, workers)
+            for c in levels:  # warm-up: connections, caches, lazy imports
+                load(1, c)
+                _inprocess(router, 0.5, c)
+            http: dict[int, list[dict[str, Any]]] = {c: [] for c in levels}
+            inproc: dict[int, list[dict[str, Any]]] = {c: [] for c in levels}
+            sync: list[dict[str, Any]] = []
+            for _ in range(rounds):
+                for c in levels:
+                    http[c].append(_http(load, child.pid, seconds, c))
+                    inproc[c].append(_inprocess(router, seconds, c))
+                sync.append(_sync(router, seconds))
+            parts = _breakdown(router, 200)
         finally:
+            child.terminate()
+            child.wait(timeout=60)
             router.close()
+    keys = ("rps", "p50_ms", "p99_ms", "cpu_ms_per_request")
     return {
-        "requests_per_level": requests,
+        "seconds_per_level": seconds,
+        "rounds": rounds,
+        "workers": workers,
+        "client": load.name,
         "stream": stream,
         "cpus": os.cpu_count(),
-        "http": http,
-        "in_process_ainvoke": inproc,
-        "in_process_invoke_1_client": sync,
+        "loadavg_before": load_before,
+        "loadavg_after": os.getloadavg(),
+        "levels": {c: _summary(http[c], inproc[c]) for c in levels},
+        "in_process_invoke_1_client": {k: _median(sync, k) for k in keys},
         "breakdown": parts,
-        "added_p50_ms": {c: http[c]["p50_ms"] - inproc[c]["p50_ms"] for c in levels},
     }
 
 
-def _wait_ready(url: str, child: subprocess.Popen[bytes]) -> None:
+def _wait_ready(url: str, child: subprocess.Popen[bytes], workers: int) -> None:
     import httpx
 
     deadline = time.monotonic() + 120
@@ -245,6 +354,8 @@ def _wait_ready(url: str, child: subprocess.Popen[bytes]) -> None:
             raise RuntimeError("the benchmark server exited during start-up")
         try:
             if httpx.get(url + "/readyz", timeout=5).status_code == 200:
+                if workers > 1:  # the first worker is up; give the others a moment
+                    time.sleep(2.0)
                 return
         except httpx.HTTPError:
             pass
@@ -252,27 +363,38 @@ def _wait_ready(url: str, child: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the benchmark server did not become ready")
 
 
+def _fmt(value: float | None, spec: str = ".2f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
 def _print(report: dict[str, Any]) -> None:
+    load_a, load_b = report["loadavg_before"], report["loadavg_after"]
     print(
-        f"server overhead: FakeBackend (instant, overhead-measuring fake), "
-        f"{report['requests_per_level']} requests per level, {report['cpus']} CPUs, "
-        f"stream={report['stream']}"
+        f"server overhead: FakeBackend (instant, overhead-measuring fake); "
+        f"{report['workers']} server worker(s), load from {report['client']}, "
+        f"stream={report['stream']}; {report['cpus']} CPUs, load average "
+        f"{load_a[0]:.2f} -> {load_b[0]:.2f}; median of {report['rounds']} rounds of "
+        f"{report['seconds_per_level']:g}s per level"
     )
     print(
-        f"{'clients':>7} | {'HTTP req/s':>10} {'p50 ms':>8} {'p99 ms':>8} | "
-        f"{'in-proc req/s':>13} {'p50 ms':>8} {'p99 ms':>8} | {'added p50':>9}"
+        f"{'clients':>7} | {'HTTP req/s':>10} {'p50':>7} {'p99':>7} {'cpu/req':>7} | "
+        f"{'in-proc req/s':>13} {'p50':>7} {'p99':>7} {'cpu/req':>7} | "
+        f"{'req/s ratio':>11} {'added p50':>9} {'added cpu':>9}"
     )
-    for c, h in report["http"].items():
-        i = report["in_process_ainvoke"][c]
+    for c, level in report["levels"].items():
+        h, i = level["http"], level["in_process"]
         print(
-            f"{c:>7} | {h['rps']:>10.0f} {h['p50_ms']:>8.2f} {h['p99_ms']:>8.2f} | "
-            f"{i['rps']:>13.0f} {i['p50_ms']:>8.2f} {i['p99_ms']:>8.2f} | "
-            f"{report['added_p50_ms'][c]:>8.2f}ms"
+            f"{c:>7} | {h['rps']:>10.0f} {h['p50_ms']:>7.2f} {h['p99_ms']:>7.2f} "
+            f"{_fmt(h['cpu_ms_per_request']):>7} | {i['rps']:>13.0f} "
+            f"{i['p50_ms']:>7.2f} {i['p99_ms']:>7.2f} {_fmt(i['cpu_ms_per_request']):>7} | "
+            f"{level['rps_ratio']:>11.2f} {level['added_p50_ms']:>9.2f} "
+            f"{_fmt(level['added_cpu_ms_per_request']):>9}"
         )
+    print("(milliseconds; cpu/req: server processes for HTTP, this process in-process)")
     s = report["in_process_invoke_1_client"]
     print(
         f"Router.invoke, 1 client: {s['rps']:.0f} req/s, p50 {s['p50_ms']:.2f} ms, "
-        f"p99 {s['p99_ms']:.2f} ms"
+        f"p99 {s['p99_ms']:.2f} ms, cpu/req {_fmt(s['cpu_ms_per_request'])} ms"
     )
     b = report["breakdown"]
     print(
@@ -293,19 +415,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--requests", type=int, default=400, help="requests per level")
+    parser.add_argument("--seconds", type=float, default=3.0, help="per level and round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
+    parser.add_argument("--workers", type=int, default=1, help="server processes")
+    parser.add_argument("--client", choices=["auto", "wrk", "httpx"], default="auto")
     parser.add_argument(
         "--stream", action="store_true", help="SSE streams instead of JSON"
     )
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
-        "--serve", nargs=2, metavar=("PROFILE", "PORT"), help=argparse.SUPPRESS
+        "--serve", nargs=3, metavar=("PROFILE", "PORT", "WORKERS"), help=argparse.SUPPRESS
     )
     args = parser.parse_args(argv)
     if args.serve:
-        return _serve(args.serve[0], int(args.serve[1]))
-    report = run(max(1, args.requests), args.concurrency, stream=args.stream)
+        return _serve(args.serve[0], int(args.serve[1]), int(args.serve[2]))
+    report = run(
+        args.concurrency,
+        seconds=max(0.5, args.seconds),
+        rounds=max(1, args.rounds),
+        workers=max(1, args.workers),
+        client=args.client,
+        stream=args.stream,
+    )
     if args.json:
         print(json.dumps(report))
     else:
