@@ -18,14 +18,18 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import socket
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from _loopback import (
+    JSONHandler,
+    LoopbackServer,
+    chat_prompt,
+    stream_text,
+    tiny_backend,
+)
 from qwen_router.backends.hf import HFBackend
 from qwen_router.thinking import ThinkSplitter
 from qwen_router.types import GenerationParams
@@ -56,124 +60,39 @@ class Faults:
     error_message: str = "an error was encountered while running the model"
 
 
-class OllamaTestServer:
+class OllamaTestServer(LoopbackServer):
     """Run on a free port in a background thread; ``stop()`` drops every connection."""
 
     def __init__(self, models: dict[str, ServedModel]) -> None:
+        super().__init__(_Handler)
         self.models = models
         self.faults = Faults()
         self.requests: list[tuple[str, dict[str, Any]]] = []
-        self.backend = HFBackend(kind="hf", device="cpu", dtype="float32")
-        self._stopping = threading.Event()
-        self._lock = threading.Lock()
-        self._conns: set[socket.socket] = set()
-        self._httpd: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
+        self.backend = tiny_backend()
 
     @property
     def host(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    @property
-    def running(self) -> bool:
-        return self._httpd is not None
-
-    def start(self) -> OllamaTestServer:
-        handler = type("Handler", (_Handler,), {"app": self})
-        self._stopping.clear()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
-        self._httpd.daemon_threads = True
-        self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening and cut open connections (clients then see refused/reset)."""
-        self._stopping.set()
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        with self._lock:
-            for conn in list(self._conns):
-                try:
-                    conn.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-            self._conns.clear()
-
     def reset(self) -> None:
         self.faults = Faults()
         self.requests.clear()
 
-    def _take_failure(self) -> int | None:
-        with self._lock:
-            if self.faults.fail_status is None or self.faults.fail_count <= 0:
-                return None
-            self.faults.fail_count -= 1
-            return self.faults.fail_status
 
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(JSONHandler):
+    json_type = "application/json; charset=utf-8"
     app: OllamaTestServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        return None
-
-    def handle(self) -> None:
-        try:
-            super().handle()
-        except (ConnectionResetError, BrokenPipeError, TimeoutError):
-            pass
-
-    def setup(self) -> None:
-        super().setup()
-        with self.app._lock:
-            self.app._conns.add(self.connection)
-
-    def finish(self) -> None:
-        with self.app._lock:
-            self.app._conns.discard(self.connection)
-        try:
-            super().finish()
-        except OSError:
-            pass
-
     # --- framing -----------------------------------------------------------------
-    def _json(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
     def _error(self, status: int, message: str) -> None:
         self._json(status, {"error": message})
 
-    def _start_ndjson(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-ndjson")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-
     def _line(self, obj: dict[str, Any]) -> None:
-        data = json.dumps(obj).encode() + b"\n"
-        self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
-        self.wfile.flush()
-
-    def _end_ndjson(self) -> None:
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
+        self._chunk(json.dumps(obj).encode() + b"\n")
 
     def _body(self) -> dict[str, Any] | None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b"{}"
         try:
-            body = json.loads(raw or b"{}")
+            body = self._read_json()
         except json.JSONDecodeError:
             self._error(400, "invalid character in request body")
             return None
@@ -224,23 +143,17 @@ class _Handler(BaseHTTPRequestHandler):
             pass
 
     def _text(self, text: str) -> None:
-        data = text.encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain; charset=utf-8")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self._send(200, text.encode(), "text/plain; charset=utf-8")
 
     def _before(self, path: str, body: dict[str, Any]) -> bool:
         """Record the request and apply stall / failure faults."""
         self.app.requests.append((path, body))
         faults = self.app.faults
         if faults.stall_s:
-            self.app._stopping.wait(faults.stall_s)
-            if self.app._stopping.is_set():
+            if self.app.stall(faults.stall_s):
                 self.close_connection = True
                 return False
-        status = self.app._take_failure()
+        status = self.app.take_failure()
         if status is not None:
             self._error(status, "llama runner process has terminated: exit status 2")
             return False
@@ -306,14 +219,13 @@ class _Handler(BaseHTTPRequestHandler):
             {"role": m.get("role", "user"), "content": m.get("content") or ""}
             for m in messages
         ]
-        tok = self.app.backend.load(found[1].path).tokenizer
         kwargs: dict[str, Any] = {}
         if body.get("think") is not None and "thinking" in found[1].capabilities:
             kwargs["enable_thinking"] = bool(body["think"])
-        prompt = tok.apply_chat_template(
-            plain, tokenize=False, add_generation_prompt=True, **kwargs
+        prompt = chat_prompt(
+            self.app.backend, found[1].path, plain, add_generation_prompt=True, **kwargs
         )
-        self._respond(body, found, str(prompt), key="message")
+        self._respond(body, found, prompt, key="message")
 
     def _generate(self, body: dict[str, Any]) -> None:
         found = self._lookup(body)
@@ -324,11 +236,8 @@ class _Handler(BaseHTTPRequestHandler):
             messages = [{"role": "user", "content": prompt}]
             if body.get("system"):
                 messages.insert(0, {"role": "system", "content": body["system"]})
-            tok = self.app.backend.load(found[1].path).tokenizer
-            prompt = str(
-                tok.apply_chat_template(
-                    messages, tokenize=False, add_generation_prompt=True
-                )
+            prompt = chat_prompt(
+                self.app.backend, found[1].path, messages, add_generation_prompt=True
             )
         self._respond(body, found, prompt, key="response")
 
@@ -370,16 +279,12 @@ class _Handler(BaseHTTPRequestHandler):
         text_parts: list[str] = []
         thought_parts: list[str] = []
         chunks = 0
-        usage: Any = None
-        finish = "stop"
+        end: dict[str, Any] = {}
         first_ns: int | None = None
         if stream:
-            self._start_ndjson()
-        for delta in self.app.backend._raw_stream_prompt(model.path, prompt, params):
-            if delta.usage is not None:
-                usage, finish = delta.usage, delta.finish_reason or "stop"
-                continue
-            thought, text = splitter.feed(delta.text) if think else ("", delta.text)
+            self._start_chunked("application/x-ndjson")
+        for piece in stream_text(self.app.backend, model.path, prompt, params, end):
+            thought, text = splitter.feed(piece) if think else ("", piece)
             first_ns = first_ns or time.perf_counter_ns()
             if not (thought or text):
                 continue
@@ -389,7 +294,7 @@ class _Handler(BaseHTTPRequestHandler):
                 and chunks >= faults.error_after
             ):
                 self._line({"error": faults.error_message})
-                self._end_ndjson()
+                self._end_chunked()
                 return
             chunks += 1
             text_parts.append(text)
@@ -407,23 +312,24 @@ class _Handler(BaseHTTPRequestHandler):
             "" if stream else "".join(thought_parts),
             think,
         )
-        end = time.perf_counter_ns()
-        prompt_ns = (first_ns or end) - started
+        usage = end.get("usage")
+        stop_ns = time.perf_counter_ns()
+        prompt_ns = (first_ns or stop_ns) - started
         done.update(
             done=True,
-            done_reason=finish,
-            total_duration=end - started + load_ns,
+            done_reason=end.get("finish", "stop"),
+            total_duration=stop_ns - started + load_ns,
             load_duration=load_ns,
             prompt_eval_count=usage.prompt_tokens if usage else 0,
             prompt_eval_duration=prompt_ns,
             eval_count=usage.completion_tokens if usage else 0,
-            eval_duration=end - started - prompt_ns,
+            eval_duration=stop_ns - started - prompt_ns,
         )
         if key == "response" and not body.get("raw"):
             done["context"] = [1, 2, 3]
         if stream:
             self._line(done)
-            self._end_ndjson()
+            self._end_chunked()
         else:
             self._json(200, done)
 

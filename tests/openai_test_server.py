@@ -21,14 +21,20 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from _loopback import (
+    JSONHandler,
+    LoopbackServer,
+    chat_prompt,
+    cut,
+    stream_text,
+    tiny_backend,
+)
 from qwen_router.backends.hf import HFBackend
 from qwen_router.thinking import THINK_CLOSE, THINK_OPEN, ThinkSplitter
 from qwen_router.types import GenerationParams
@@ -76,52 +82,23 @@ class Recorded:
     images: list[bytes] = field(default_factory=list)
 
 
-class OpenAITestServer:
+class OpenAITestServer(LoopbackServer):
     """Run on a free port in a background thread; ``stop()`` drops every connection."""
 
     def __init__(self, models: dict[str, ServedModel]) -> None:
+        super().__init__(_Handler)
         self.models = models
         self.faults = Faults()
         self.requests: list[Recorded] = []
-        self.backend = HFBackend(kind="hf", device="cpu", dtype="float32")
-        self._wake = threading.Event()
-        self._lock = threading.Lock()
-        self._conns: set[socket.socket] = set()
-        self._httpd: ThreadingHTTPServer | None = None
-        self.port = 0
+        self.backend = tiny_backend()
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
     @property
-    def running(self) -> bool:
-        return self._httpd is not None
-
-    @property
     def last(self) -> Recorded:
         return self.requests[-1]
-
-    def start(self) -> OpenAITestServer:
-        handler = type("Handler", (_Handler,), {"app": self})
-        self._wake.clear()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", self.port), handler)
-        self._httpd.daemon_threads = True
-        self.port = self._httpd.server_address[1]
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        """Stop listening and cut open connections (clients see refused / reset)."""
-        self._wake.set()
-        if self._httpd is not None:
-            self._httpd.shutdown()
-            self._httpd.server_close()
-            self._httpd = None
-        with self._lock:
-            for conn in list(self._conns):
-                _cut(conn)
-            self._conns.clear()
 
     def reset(self) -> None:
         """Clear faults and records; wake any stalled request."""
@@ -130,50 +107,11 @@ class OpenAITestServer:
         self.faults = Faults()
         self.requests.clear()
 
-    def take_failure(self) -> int | None:
-        with self._lock:
-            if self.faults.fail_status is None or self.faults.fail_count <= 0:
-                return None
-            self.faults.fail_count -= 1
-            return self.faults.fail_status
 
-
-def _cut(conn: socket.socket) -> None:
-    try:
-        conn.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class _Handler(JSONHandler):
     app: OpenAITestServer
 
-    def log_message(self, format: str, *args: Any) -> None:  # quiet
-        return None
-
-    def setup(self) -> None:
-        super().setup()
-        with self.app._lock:
-            self.app._conns.add(self.connection)
-
-    def finish(self) -> None:
-        with self.app._lock:
-            self.app._conns.discard(self.connection)
-        try:
-            super().finish()
-        except OSError:
-            pass
-
     # --- framing -----------------------------------------------------------------
-    def _json(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
     def _error(self, status: int, message: str) -> None:
         kind = _STATUS_TYPES.get(status, "APIError")
         error = {"message": message, "type": kind, "param": None, "code": status}
@@ -181,9 +119,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _event(self, obj: dict[str, Any] | str) -> None:
         payload = obj if isinstance(obj, str) else json.dumps(obj)
-        data = f"data: {payload}\n\n".encode()
-        self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
-        self.wfile.flush()
+        self._chunk(f"data: {payload}\n\n".encode())
 
     # --- routes ------------------------------------------------------------------
     def do_GET(self) -> None:  # noqa: N802
@@ -199,9 +135,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(404, f"no route {self.path}")
 
     def do_POST(self) -> None:  # noqa: N802
-        length = int(self.headers.get("Content-Length") or 0)
         try:
-            body = json.loads(self.rfile.read(length) or b"{}")
+            body = self._read_json()
         except json.JSONDecodeError:
             self._error(400, "invalid JSON body")
             return
@@ -227,7 +162,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(401, "Unauthorized")
             return False
         if faults.stall_s:
-            self.app._wake.wait(faults.stall_s)
+            self.app.stall(faults.stall_s)
             self.close_connection = True
             return False
         status = self.app.take_failure()
@@ -263,15 +198,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(400, "continue_final_message needs a final assistant message")
             return
         kwargs = dict(body.get("chat_template_kwargs") or {})
-        tok = self.app.backend.load(model.path).tokenizer
-        prompt = str(
-            tok.apply_chat_template(
-                messages,
-                tokenize=False,
-                add_generation_prompt=not continuing,
-                continue_final_message=continuing,
-                **kwargs,
-            )
+        prompt = chat_prompt(
+            self.app.backend,
+            model.path,
+            messages,
+            add_generation_prompt=not continuing,
+            continue_final_message=continuing,
+            **kwargs,
         )
         in_thinking = False
         if model.thinking and continuing:
@@ -308,10 +241,7 @@ class _Handler(BaseHTTPRequestHandler):
             out = {**base, "object": "chat.completion", "choices": [choice]}
             self._json(200, {**out, "usage": _usage(end["usage"])})
             return
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
+        self._start_chunked("text/event-stream")
         base = {**base, "object": "chat.completion.chunk"}
         self._event(
             {**base, "choices": [_choice({"role": "assistant", "content": ""})]}
@@ -319,12 +249,12 @@ class _Handler(BaseHTTPRequestHandler):
         for sent, (thought, text) in enumerate(pieces):
             if faults.drop_after is not None and sent >= faults.drop_after:
                 self.close_connection = True
-                _cut(self.connection)
+                cut(self.connection)
                 return
             if faults.error_after is not None and sent >= faults.error_after:
                 self._event({"error": {"message": "engine died", "code": 500}})
                 self._event("[DONE]")
-                self.wfile.write(b"0\r\n\r\n")
+                self._end_chunked()
                 return
             delta: dict[str, Any] = {"content": text} if text else {}
             if thought and field_name:
@@ -334,8 +264,7 @@ class _Handler(BaseHTTPRequestHandler):
         if (body.get("stream_options") or {}).get("include_usage"):
             self._event({**base, "choices": [], "usage": _usage(end["usage"])})
         self._event("[DONE]")
-        self.wfile.write(b"0\r\n\r\n")
-        self.wfile.flush()
+        self._end_chunked()
 
 
 def _pieces(
@@ -349,11 +278,9 @@ def _pieces(
     """``(thought, text)`` as vLLM's reasoning parser emits them (thinking models
     only); ``end`` receives ``usage`` and ``finish`` when generation is over."""
     splitter = ThinkSplitter(in_thinking=in_thinking) if model.thinking else None
-    for delta in backend._raw_stream_prompt(model.path, prompt, params):
-        if delta.usage is not None:
-            end["usage"], end["finish"] = delta.usage, delta.finish_reason or "stop"
-        if delta.text:
-            thought, text = splitter.feed(delta.text) if splitter else ("", delta.text)
+    for piece in stream_text(backend, model.path, prompt, params, end):
+        if piece:
+            thought, text = splitter.feed(piece) if splitter else ("", piece)
             if thought or text:
                 yield thought, text
     if splitter is not None and any(rest := splitter.flush()):

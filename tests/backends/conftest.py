@@ -1,5 +1,5 @@
-"""Fixtures for backend tests: a loopback Ollama server on the tiny Qwen models
-(``tiny_qwen2`` / ``tiny_qwen3`` come from tests/conftest.py)."""
+"""Fixtures for backend tests: loopback Ollama and OpenAI-compatible servers on the
+tiny Qwen models (``tiny_qwen2`` / ``tiny_qwen3`` come from tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ollama_server.py
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/*_server.py
 
+from _loopback import free_port  # noqa: E402
 from ollama_server import OllamaTestServer, ServedModel  # noqa: E402
+from openai_test_server import OpenAITestServer  # noqa: E402
+from openai_test_server import ServedModel as OpenAIModel  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -37,21 +40,31 @@ def _session_server(
 @pytest.fixture
 def ollama_server(_session_server: OllamaTestServer) -> Iterator[OllamaTestServer]:
     """The shared server, with faults cleared; restarted if a test stopped it."""
-    _session_server.reset()
-    if not _session_server.running:
-        _session_server.start()
-    yield _session_server
-    _session_server.reset()
-    if not _session_server.running:
-        _session_server.start()
+    yield _session_server.fresh()
+    _session_server.fresh()
+
+
+@pytest.fixture(scope="session")
+def _openai_session(tiny_qwen2: Path, tiny_qwen3: Path) -> Iterator[OpenAITestServer]:
+    models = {
+        "qwen2.5-tiny": OpenAIModel(str(tiny_qwen2)),
+        "qwen3-tiny": OpenAIModel(str(tiny_qwen3), thinking=True),
+    }
+    server = OpenAITestServer(models).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def openai_server(_openai_session: OpenAITestServer) -> Iterator[OpenAITestServer]:
+    """The shared vLLM-like server (``qwen2.5-tiny``, ``qwen3-tiny`` thinking), with
+    faults and records cleared; restarted if a test stopped it. The reset after the
+    test wakes a stalled handler."""
+    yield _openai_session.fresh()
+    _openai_session.fresh()
 
 
 @pytest.fixture
 def dead_host() -> str:
     """A loopback address where nothing listens."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"

@@ -10,51 +10,28 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
-import socket
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(
-    0, str(Path(__file__).resolve().parents[1])
-)  # tests/openai_test_server.py
-
-from openai_test_server import OpenAITestServer, ServedModel  # noqa: E402
-from qwen_router.backends.base import Chunk, GenerateRequest  # noqa: E402
-from qwen_router.backends.openai_compat import OpenAIBackend  # noqa: E402
-from qwen_router.backends.registry import create_backend  # noqa: E402
-from qwen_router.types import GenerationParams, ImagePart, Message, TextPart  # noqa: E402
+from _loopback import free_port
+from openai_test_server import OpenAITestServer
+from qwen_router.backends.base import Chunk, GenerateRequest
+from qwen_router.backends.openai_compat import OpenAIBackend
+from qwen_router.backends.registry import create_backend
+from qwen_router.types import GenerationParams, ImagePart, Message, TextPart
 
 QWEN2 = "qwen2.5-tiny"
 QWEN3 = "qwen3-tiny"
 SEEDED = GenerationParams(max_tokens=8, temperature=1.0, seed=1)  # deterministic
 
 
-@pytest.fixture(scope="module")
-def _server(tiny_qwen2: Path, tiny_qwen3: Path) -> Iterator[OpenAITestServer]:
-    models = {
-        QWEN2: ServedModel(str(tiny_qwen2)),
-        QWEN3: ServedModel(str(tiny_qwen3), thinking=True),
-    }
-    server = OpenAITestServer(models).start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def server(_server: OpenAITestServer) -> OpenAITestServer:
-    _server.reset()
-    if not _server.running:
-        _server.start()
-    return _server
-
-
-@pytest.fixture
-def backend(server: OpenAITestServer) -> Iterator[OpenAIBackend]:
-    backend = OpenAIBackend(base_url=server.base_url, api_key="test-key", timeout=120)
+def backend(openai_server: OpenAITestServer) -> Iterator[OpenAIBackend]:
+    backend = OpenAIBackend(
+        base_url=openai_server.base_url, api_key="test-key", timeout=120
+    )
     yield backend
     backend.close()
 
@@ -79,7 +56,7 @@ def _png() -> bytes:
 
 # --- streaming, non-streaming, async --------------------------------------------------
 def test_stream_yields_text_and_usage_from_the_final_chunk(
-    backend: OpenAIBackend, server: OpenAITestServer
+    backend: OpenAIBackend, openai_server: OpenAITestServer
 ) -> None:
     chunks = list(backend.stream(_request()))
     result = chunks[-1].result
@@ -90,28 +67,28 @@ def test_stream_yields_text_and_usage_from_the_final_chunk(
     assert result.usage.prompt_tokens > 0
     assert 0 < result.usage.completion_tokens <= 8
     assert result.finish_reason in ("length", "stop")
-    body = server.last.body
+    body = openai_server.last.body
     assert body["stream"] is True
     assert body["stream_options"] == {"include_usage": True}
     assert (body["max_tokens"], body["temperature"], body["seed"]) == (8, 1.0, 1)
     assert "chat_template_kwargs" not in body
     assert body["messages"] == [{"role": "user", "content": "Say hello."}]
-    assert server.last.headers["authorization"] == "Bearer test-key"
+    assert openai_server.last.headers["authorization"] == "Bearer test-key"
 
 
 def test_generate_is_one_non_streaming_call_with_the_same_answer(
-    backend: OpenAIBackend, server: OpenAITestServer
+    backend: OpenAIBackend, openai_server: OpenAITestServer
 ) -> None:
     text = "".join(c.text for c in backend.stream(_request()))
     result = backend.generate(_request())
     assert result.text == text
     assert result.usage.prompt_tokens > 0 and result.usage.completion_tokens > 0
-    assert _chats(server)[-1].get("stream") in (False, None)
-    assert "stream_options" not in _chats(server)[-1]
+    assert _chats(openai_server)[-1].get("stream") in (False, None)
+    assert "stream_options" not in _chats(openai_server)[-1]
 
 
 def test_sampling_parameters_reach_the_server_as_vllm_takes_them(
-    backend: OpenAIBackend, server: OpenAITestServer
+    backend: OpenAIBackend, openai_server: OpenAITestServer
 ) -> None:
     params = GenerationParams(
         max_tokens=4,
@@ -124,7 +101,7 @@ def test_sampling_parameters_reach_the_server_as_vllm_takes_them(
         num_ctx=2048,
     )
     backend.generate(_request(params=params))
-    body = server.last.body
+    body = openai_server.last.body
     assert body["max_tokens"] == 4 and body["top_p"] == 0.9 and body["seed"] == 7
     assert body["stop"] == ["\n\n"]
     assert body["top_k"] == 5 and body["repetition_penalty"] == 1.1  # extra_body
@@ -132,7 +109,7 @@ def test_sampling_parameters_reach_the_server_as_vllm_takes_them(
 
 
 def test_async_stream_and_generate(
-    backend: OpenAIBackend, server: OpenAITestServer
+    backend: OpenAIBackend, openai_server: OpenAITestServer
 ) -> None:
     expected = backend.generate(_request()).text
 
@@ -146,40 +123,42 @@ def test_async_stream_and_generate(
     assert chunks[-1].result is not None and chunks[-1].result.text == expected
     assert chunks[-1].result.usage.completion_tokens > 0
     assert text == expected
-    assert [b.get("stream") for b in _chats(server)[1:]] == [True, False]
+    assert [b.get("stream") for b in _chats(openai_server)[1:]] == [True, False]
 
 
 # --- thinking -------------------------------------------------------------------------
 @pytest.mark.parametrize("field", ["reasoning_content", "reasoning"])
 def test_reasoning_deltas_become_thinking(
-    backend: OpenAIBackend, server: OpenAITestServer, field: str
+    backend: OpenAIBackend, openai_server: OpenAITestServer, field: str
 ) -> None:
-    server.faults.reasoning_field = field
+    openai_server.faults.reasoning_field = field
     chunks = list(backend.stream(_request(QWEN3, thinking=True)))
     result = chunks[-1].result
     assert result is not None and result.thinking
     assert "".join(c.thinking for c in chunks).strip("\n") == result.thinking
     assert result.usage.thinking_tokens > 0
-    assert server.last.body["chat_template_kwargs"] == {"enable_thinking": True}
+    assert openai_server.last.body["chat_template_kwargs"] == {"enable_thinking": True}
     assert backend.generate(_request(QWEN3, thinking=True)).thinking == result.thinking
 
 
 def test_thinking_off_reaches_the_chat_template(
-    backend: OpenAIBackend, server: OpenAITestServer
+    backend: OpenAIBackend, openai_server: OpenAITestServer
 ) -> None:
     result = backend.generate(_request(QWEN3, thinking=False))
-    assert server.last.body["chat_template_kwargs"] == {"enable_thinking": False}
-    assert server.last.prompt.endswith("<think>\n\n</think>\n\n")  # Qwen3's template
+    assert openai_server.last.body["chat_template_kwargs"] == {"enable_thinking": False}
+    assert openai_server.last.prompt.endswith(
+        "<think>\n\n</think>\n\n"
+    )  # Qwen3's template
     assert result.thinking is None and result.text
 
 
 def test_profile_extra_body_merges_with_the_thinking_flag(
-    server: OpenAITestServer,
+    openai_server: OpenAITestServer,
 ) -> None:
     extra = {"chat_template_kwargs": {"custom": 1}, "min_p": 0.05}
-    backend = OpenAIBackend(base_url=server.base_url, extra_body=extra)
+    backend = OpenAIBackend(base_url=openai_server.base_url, extra_body=extra)
     backend.generate(_request(QWEN3, thinking=True))
-    body = server.last.body
+    body = openai_server.last.body
     assert body["chat_template_kwargs"] == {"custom": 1, "enable_thinking": True}
     assert body["min_p"] == 0.05
     backend.close()
@@ -187,7 +166,7 @@ def test_profile_extra_body_merges_with_the_thinking_flag(
 
 # --- images and response_format -------------------------------------------------------
 def test_images_reach_the_server_as_image_url_data_urls(
-    backend: OpenAIBackend, server: OpenAITestServer, tmp_path: Path
+    backend: OpenAIBackend, openai_server: OpenAITestServer, tmp_path: Path
 ) -> None:
     png = _png()
     path = tmp_path / "red.png"
@@ -202,16 +181,16 @@ def test_images_reach_the_server_as_image_url_data_urls(
         model=QWEN2, messages=[Message(role="user", content=content)], params=SEEDED
     )
     backend.generate(request)
-    parts = server.last.body["messages"][0]["content"]
+    parts = openai_server.last.body["messages"][0]["content"]
     assert [p["type"] for p in parts] == ["text", "image_url", "image_url", "image_url"]
     assert all(
         p["image_url"]["url"].startswith("data:image/png;base64,") for p in parts[1:]
     )
-    assert server.last.images == [png, png, png]
+    assert openai_server.last.images == [png, png, png]
 
 
 def test_response_format_passes_through(
-    backend: OpenAIBackend, server: OpenAITestServer
+    backend: OpenAIBackend, openai_server: OpenAITestServer
 ) -> None:
     schema = {"type": "object", "properties": {"answer": {"type": "string"}}}
     wrapped = {
@@ -219,33 +198,36 @@ def test_response_format_passes_through(
         "json_schema": {"name": "answer", "schema": schema},
     }
     backend.generate(_request(response_format=wrapped))
-    assert server.last.body["response_format"] == wrapped
+    assert openai_server.last.body["response_format"] == wrapped
     backend.generate(_request(response_format=schema))  # a bare schema gets wrapped
-    sent = server.last.body["response_format"]
+    sent = openai_server.last.body["response_format"]
     assert sent["type"] == "json_schema" and sent["json_schema"]["schema"] == schema
 
 
 # --- continuing the final assistant message -------------------------------------------
 def test_continue_assistant_after_a_closed_thought_answers(
-    backend: OpenAIBackend, server: OpenAITestServer
+    backend: OpenAIBackend, openai_server: OpenAITestServer
 ) -> None:
     partial = "<think>\nShort thought.\n</think>\n\n"
     messages = [Message(role="user", content="Say hello.")]
     chunks = list(
         backend.continue_assistant(QWEN3, messages, partial, SEEDED, thinking=True)
     )
-    body = server.last.body
+    body = openai_server.last.body
     assert body["continue_final_message"] is True
     assert body["add_generation_prompt"] is False
     assert body["messages"][-1] == {"role": "assistant", "content": partial}
-    assert server.last.prompt.endswith("Short thought.\n</think>\n\n")
-    assert "<|im_end|>" not in server.last.prompt.rsplit("<|im_start|>assistant", 1)[1]
+    assert openai_server.last.prompt.endswith("Short thought.\n</think>\n\n")
+    assert (
+        "<|im_end|>"
+        not in openai_server.last.prompt.rsplit("<|im_start|>assistant", 1)[1]
+    )
     result = chunks[-1].result
     assert result is not None and result.text and result.thinking is None
 
 
 def test_continue_assistant_inside_a_thought_keeps_thinking(
-    backend: OpenAIBackend, server: OpenAITestServer
+    backend: OpenAIBackend, openai_server: OpenAITestServer
 ) -> None:
     messages = [Message(role="user", content="Say hello.")]
     partial = "<think>\nStill thinking"
@@ -255,13 +237,13 @@ def test_continue_assistant_inside_a_thought_keeps_thinking(
         return [c async for c in stream]
 
     chunks = asyncio.run(run())
-    assert server.last.prompt.endswith("Still thinking")
+    assert openai_server.last.prompt.endswith("Still thinking")
     result = chunks[-1].result
     assert result is not None and result.thinking
 
 
 def test_the_thinking_budget_controller_sees_the_continuation_hook(
-    backend: OpenAIBackend, server: OpenAITestServer
+    backend: OpenAIBackend, openai_server: OpenAITestServer
 ) -> None:
     from qwen_router.tools.thinking_continuation import continuation_kind
 
@@ -271,50 +253,53 @@ def test_the_thinking_budget_controller_sees_the_continuation_hook(
     chunks = list(
         backend.stream_continuation(request, prefix, SEEDED, in_thinking=False)
     )
-    assert server.last.body["messages"][-1]["content"] == prefix
+    assert openai_server.last.body["messages"][-1]["content"] == prefix
     assert chunks[-1].result is not None and chunks[-1].result.text
 
 
 # --- models, health, configuration ----------------------------------------------------
 def test_list_models_and_health(
-    backend: OpenAIBackend, server: OpenAITestServer
+    backend: OpenAIBackend, openai_server: OpenAITestServer
 ) -> None:
     assert backend.list_models() == [QWEN2, QWEN3]
     assert asyncio.run(backend.alist_models()) == [QWEN2, QWEN3]
     assert backend.health(QWEN3).available
     missing = backend.health("qwen-nope")
     assert not missing.available and "qwen-nope" in missing.detail
-    assert server.last.path == "/v1/models"
+    assert openai_server.last.path == "/v1/models"
 
 
 def test_base_url_and_key_come_from_the_environment_by_default(
-    server: OpenAITestServer, monkeypatch: pytest.MonkeyPatch
+    openai_server: OpenAITestServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("OPENAI_BASE_URL", server.base_url)
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "env-key")
-    server.faults.api_key = "env-key"
+    openai_server.faults.api_key = "env-key"
     backend = OpenAIBackend()
-    assert backend.base_url == server.base_url
+    assert backend.base_url == openai_server.base_url
     assert backend.generate(_request()).text
     backend.close()
     profile = create_backend(
-        "openai", {"base_url": server.base_url, "api_key": "profile-key", "timeout": 30}
+        "openai",
+        {"base_url": openai_server.base_url, "api_key": "profile-key", "timeout": 30},
     )
     assert isinstance(profile, OpenAIBackend)
-    server.faults.api_key = "profile-key"  # the profile's options beat the environment
+    openai_server.faults.api_key = (
+        "profile-key"  # the profile's options beat the environment
+    )
     assert profile.generate(_request()).text
     profile.close()
 
 
 def test_router_with_an_openai_profile(
-    server: OpenAITestServer, tmp_path: Path
+    openai_server: OpenAITestServer, tmp_path: Path
 ) -> None:
     from qwen_router import Router
 
     path = tmp_path / "cluster.yaml"
     path.write_text(
         "name: cluster\n"
-        f"backends:\n  openai: {{base_url: '{server.base_url}', api_key: k}}\n"
+        f"backends:\n  openai: {{base_url: '{openai_server.base_url}', api_key: k}}\n"
         "routes:\n"
         f"  general:\n    model: openai:{QWEN2}\n"
         "    params: {max_tokens: 6, temperature: 0.0}\n",
@@ -323,16 +308,19 @@ def test_router_with_an_openai_profile(
     result = Router(path).invoke("Say hello.", route="general")
     assert result.backend == "openai" and result.model.endswith(QWEN2)
     assert result.answer and result.usage.prompt_tokens > 0
-    assert _chats(server)[-1]["model"] == QWEN2
+    assert _chats(openai_server)[-1]["model"] == QWEN2
 
 
-def test_endpoints_send_each_model_to_its_own_cluster(server: OpenAITestServer) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        nobody = f"http://127.0.0.1:{sock.getsockname()[1]}/v1"
-    backend = OpenAIBackend(base_url=nobody, endpoints={QWEN2: server.base_url + "/"})
+def test_endpoints_send_each_model_to_its_own_cluster(
+    openai_server: OpenAITestServer,
+) -> None:
+    nobody = f"http://127.0.0.1:{free_port()}/v1"
+    backend = OpenAIBackend(
+        base_url=nobody, endpoints={QWEN2: openai_server.base_url + "/"}
+    )
     assert (
-        backend.url_for(QWEN2) == server.base_url and backend.url_for(QWEN3) == nobody
+        backend.url_for(QWEN2) == openai_server.base_url
+        and backend.url_for(QWEN3) == nobody
     )
     assert backend.generate(_request()).text
     assert backend.health(QWEN2).available

@@ -9,26 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import socket
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import openai
 import pytest
-
-sys.path.insert(
-    0, str(Path(__file__).resolve().parents[1])
-)  # tests/openai_test_server.py
-
-from openai_test_server import OpenAITestServer, ServedModel  # noqa: E402
-from qwen_router.backends.base import Backend, GenerateRequest  # noqa: E402
-from qwen_router.backends.dispatch import Attempt, Dispatcher  # noqa: E402
-from qwen_router.backends.hf import HFBackend  # noqa: E402
-from qwen_router.backends.openai_compat import OpenAIBackend  # noqa: E402
-from qwen_router.backends.openai_compat_errors import ERROR_TABLE  # noqa: E402
-from qwen_router.errors import (  # noqa: E402
+from _loopback import free_port
+from openai_test_server import OpenAITestServer
+from qwen_router.backends.base import Backend, GenerateRequest
+from qwen_router.backends.dispatch import Attempt, Dispatcher
+from qwen_router.backends.hf import HFBackend
+from qwen_router.backends.openai_compat import OpenAIBackend
+from qwen_router.backends.openai_compat_errors import ERROR_TABLE
+from qwen_router.errors import (
     BackendResponseError,
     BackendTimeout,
     BackendUnavailable,
@@ -36,32 +30,16 @@ from qwen_router.errors import (  # noqa: E402
     ModelNotFound,
     RouterError,
 )
-from qwen_router.profiles import ModelSpec, RetryConfig  # noqa: E402
-from qwen_router.types import GenerationParams, ImagePart, Message  # noqa: E402
+from qwen_router.profiles import ModelSpec, RetryConfig
+from qwen_router.types import GenerationParams, ImagePart, Message
 
 MODEL = "qwen2.5-tiny"
 PARAMS = GenerationParams(max_tokens=6, temperature=1.0, seed=1)
 
 
-@pytest.fixture(scope="module")
-def _server(tiny_qwen2: Path) -> Iterator[OpenAITestServer]:
-    server = OpenAITestServer({MODEL: ServedModel(str(tiny_qwen2))}).start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def server(_server: OpenAITestServer) -> Iterator[OpenAITestServer]:
-    _server.reset()
-    if not _server.running:
-        _server.start()
-    yield _server
-    _server.reset()  # wakes a stalled handler
-
-
-@pytest.fixture
-def backend(server: OpenAITestServer) -> Iterator[OpenAIBackend]:
-    backend = OpenAIBackend(base_url=server.base_url, api_key="k", timeout=120)
+def backend(openai_server: OpenAITestServer) -> Iterator[OpenAIBackend]:
+    backend = OpenAIBackend(base_url=openai_server.base_url, api_key="k", timeout=120)
     yield backend
     backend.close()
 
@@ -69,12 +47,6 @@ def backend(server: OpenAITestServer) -> Iterator[OpenAIBackend]:
 def _request(model: str = MODEL, **kwargs: Any) -> GenerateRequest:
     messages = kwargs.pop("messages", [Message(role="user", content="Hi")])
     return GenerateRequest(model=model, messages=messages, params=PARAMS, **kwargs)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # --- the map is complete --------------------------------------------------------------
@@ -116,9 +88,12 @@ def test_every_exception_the_client_defines_is_caught() -> None:
     ],  # fmt: skip
 )
 def test_error_statuses_become_backend_response_errors(
-    backend: OpenAIBackend, server: OpenAITestServer, status: int, retryable: bool
+    backend: OpenAIBackend,
+    openai_server: OpenAITestServer,
+    status: int,
+    retryable: bool,
 ) -> None:
-    server.faults.fail_status = status
+    openai_server.faults.fail_status = status
     with pytest.raises(BackendResponseError) as info:
         list(backend.stream(_request()))
     exc = info.value
@@ -128,9 +103,9 @@ def test_error_statuses_become_backend_response_errors(
     assert isinstance(exc.__cause__, openai.APIStatusError)
 
 
-def test_a_wrong_key_is_401_with_a_hint(server: OpenAITestServer) -> None:
-    server.faults.api_key = "right"
-    backend = OpenAIBackend(base_url=server.base_url, api_key="wrong")
+def test_a_wrong_key_is_401_with_a_hint(openai_server: OpenAITestServer) -> None:
+    openai_server.faults.api_key = "right"
+    backend = OpenAIBackend(base_url=openai_server.base_url, api_key="wrong")
     with pytest.raises(BackendResponseError) as info:
         backend.generate(_request())
     assert info.value.status_code == 401 and not info.value.retryable
@@ -146,7 +121,7 @@ def test_an_unknown_model_is_model_not_found(backend: OpenAIBackend) -> None:
 
 
 def test_nobody_listening_is_unavailable_naming_the_base_url() -> None:
-    base_url = f"http://127.0.0.1:{_free_port()}/v1"
+    base_url = f"http://127.0.0.1:{free_port()}/v1"
     backend = OpenAIBackend(base_url=base_url, timeout=10)
     with pytest.raises(BackendUnavailable) as info:
         list(backend.stream(_request()))
@@ -158,18 +133,18 @@ def test_nobody_listening_is_unavailable_naming_the_base_url() -> None:
         asyncio.run(backend.agenerate(_request()))
 
 
-def test_a_stalled_server_is_a_timeout(server: OpenAITestServer) -> None:
-    server.faults.stall_s = 60.0  # woken by the fixture's reset
-    backend = OpenAIBackend(base_url=server.base_url, timeout=0.5)
+def test_a_stalled_server_is_a_timeout(openai_server: OpenAITestServer) -> None:
+    openai_server.faults.stall_s = 60.0  # woken by the fixture's reset
+    backend = OpenAIBackend(base_url=openai_server.base_url, timeout=0.5)
     with pytest.raises(BackendTimeout) as info:
         backend.generate(_request())
-    assert server.base_url in str(info.value) and info.value.retryable
+    assert openai_server.base_url in str(info.value) and info.value.retryable
 
 
 def test_a_connection_cut_mid_stream_is_unavailable_after_output(
-    backend: OpenAIBackend, server: OpenAITestServer
+    backend: OpenAIBackend, openai_server: OpenAITestServer
 ) -> None:
-    server.faults.drop_after = 2
+    openai_server.faults.drop_after = 2
     received = []
     with pytest.raises(BackendUnavailable) as info:
         for chunk in backend.stream(_request()):
@@ -178,22 +153,22 @@ def test_a_connection_cut_mid_stream_is_unavailable_after_output(
 
 
 def test_an_error_event_mid_stream_is_a_response_error(
-    backend: OpenAIBackend, server: OpenAITestServer
+    backend: OpenAIBackend, openai_server: OpenAITestServer
 ) -> None:
-    server.faults.error_after = 1
+    openai_server.faults.error_after = 1
     with pytest.raises(BackendResponseError) as info:
         list(backend.stream(_request()))
     assert "engine died" in str(info.value)
 
 
 def test_async_errors_are_mapped_too(
-    backend: OpenAIBackend, server: OpenAITestServer
+    backend: OpenAIBackend, openai_server: OpenAITestServer
 ) -> None:
     async def run(request: GenerateRequest) -> None:
         async for _ in backend.astream(request):
             pass
 
-    server.faults.fail_status, server.faults.fail_count = 429, 1
+    openai_server.faults.fail_status, openai_server.faults.fail_count = 429, 1
     with pytest.raises(BackendResponseError) as info:
         asyncio.run(run(_request()))
     assert info.value.status_code == 429
@@ -202,12 +177,12 @@ def test_async_errors_are_mapped_too(
 
 
 def test_an_unreadable_image_fails_before_any_request(
-    backend: OpenAIBackend, server: OpenAITestServer, tmp_path: Path
+    backend: OpenAIBackend, openai_server: OpenAITestServer, tmp_path: Path
 ) -> None:
     part = ImagePart(image=str(tmp_path / "missing.png"))
     with pytest.raises(ImageError):
         backend.generate(_request(messages=[Message(role="user", content=[part])]))
-    assert server.requests == []
+    assert openai_server.requests == []
 
 
 # --- fallbacks through the Dispatcher -------------------------------------------------
@@ -237,9 +212,11 @@ def backends(backend: OpenAIBackend) -> dict[str, Backend]:
 
 
 def test_a_failing_server_falls_back_to_the_local_model(
-    server: OpenAITestServer, backends: dict[str, Backend], candidates: list[ModelSpec]
+    openai_server: OpenAITestServer,
+    backends: dict[str, Backend],
+    candidates: list[ModelSpec],
 ) -> None:
-    server.faults.fail_status = 500
+    openai_server.faults.fail_status = 500
     attempts: list[Attempt] = []
     out = list(_dispatcher(backends).stream(candidates, _make_request, attempts))
     assert {spec for spec, _ in out} == {candidates[1]}
@@ -250,7 +227,7 @@ def test_a_failing_server_falls_back_to_the_local_model(
         ("openai", False, "BackendResponseError", 2),
         ("hf", True, None, 1),
     ]
-    assert len(server.requests) == 2  # the try and its one retry
+    assert len(openai_server.requests) == 2  # the try and its one retry
 
 
 def test_a_missing_model_falls_back_at_once_async(
@@ -274,7 +251,7 @@ def test_a_missing_model_falls_back_at_once_async(
 def test_a_server_that_is_down_falls_back(
     backends: dict[str, Backend], candidates: list[ModelSpec]
 ) -> None:
-    backends["openai"] = OpenAIBackend(base_url=f"http://127.0.0.1:{_free_port()}/v1")
+    backends["openai"] = OpenAIBackend(base_url=f"http://127.0.0.1:{free_port()}/v1")
     attempts: list[Attempt] = []
     out = list(_dispatcher(backends).stream(candidates, _make_request, attempts))
     assert out[-1][0] == candidates[1]
@@ -286,14 +263,16 @@ def test_a_server_that_is_down_falls_back(
 
 
 def test_no_fallback_once_output_started_or_for_a_bad_request(
-    server: OpenAITestServer, backends: dict[str, Backend], candidates: list[ModelSpec]
+    openai_server: OpenAITestServer,
+    backends: dict[str, Backend],
+    candidates: list[ModelSpec],
 ) -> None:
     dispatcher = _dispatcher(backends)
-    server.faults.drop_after = 2
+    openai_server.faults.drop_after = 2
     with pytest.raises(BackendUnavailable, match="lost after"):
         list(dispatcher.stream(candidates, _make_request, []))
-    server.reset()
-    server.faults.fail_status = 400
+    openai_server.reset()
+    openai_server.faults.fail_status = 400
     attempts: list[Attempt] = []
     with pytest.raises(BackendResponseError) as info:
         list(dispatcher.stream(candidates, _make_request, attempts))

@@ -5,13 +5,13 @@ routes point at other routers' clusters."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _loopback import free_port
 from qwen_router.backends.base import GenerateRequest
 from qwen_router.backends.openai_compat import OpenAIBackend
 from qwen_router.errors import ModelNotFound
@@ -26,9 +26,7 @@ def serve_url(tiny_profile_yaml: Path) -> Iterator[str]:
     from qwen_router.server import create_app
     from qwen_router.settings import Settings
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     app = create_app(Settings(profile=str(tiny_profile_yaml)))
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)

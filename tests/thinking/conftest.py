@@ -3,8 +3,9 @@ loopback Ollama-protocol server serving the same tiny model (raw continuation)."
 
 from __future__ import annotations
 
+import asyncio
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,3 +56,23 @@ def openai_qwen3(tiny_qwen3: Path) -> Iterator[Any]:
     )
     yield server.start()
     server.stop()
+
+
+@pytest.fixture
+def arun_budget() -> Callable[[Callable[[], Any], Any], Any]:
+    """``arun_budget(make_backend, request)``: the final result of ``arun_with_budget``
+    in a fresh event loop, on a backend made (and ``aclose``d) inside that loop."""
+    from qwen_router.tools.thinking_budget import arun_with_budget
+
+    def run(make_backend: Callable[[], Any], request: Any) -> Any:
+        async def drive() -> Any:
+            backend = make_backend()
+            try:
+                chunks = [c async for c in arun_with_budget(backend, request)]
+                return chunks[-1].result
+            finally:
+                await backend.aclose()
+
+        return asyncio.run(drive())
+
+    return run

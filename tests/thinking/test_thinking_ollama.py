@@ -5,14 +5,13 @@ ChatML is rendered by the controller and continued through ``/api/generate`` wit
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import pytest
 from qwen_router.backends.base import GenerateRequest
 from qwen_router.backends.ollama import OllamaBackend
 from qwen_router.thinking import EARLY_STOP_SENTENCE
-from qwen_router.tools.thinking_budget import BudgetController, arun_with_budget
+from qwen_router.tools.thinking_budget import BudgetController
 from qwen_router.tools.thinking_continuation import render_chatml
 from qwen_router.types import GenerationParams, Message
 
@@ -65,13 +64,6 @@ def test_raw_continuation_on_ollama(ollama_qwen3: Any) -> None:
     )
 
 
-def test_async_raw_continuation_on_ollama(ollama_qwen3: Any) -> None:
-    async def run() -> Any:
-        backend = OllamaBackend(host=ollama_qwen3.host)
-        try:
-            return [c async for c in arun_with_budget(backend, _request(4))][-1].result
-        finally:
-            await backend.aclose()
-
-    result = asyncio.run(run())
+def test_async_raw_continuation_on_ollama(ollama_qwen3: Any, arun_budget: Any) -> None:
+    result = arun_budget(lambda: OllamaBackend(host=ollama_qwen3.host), _request(4))
     assert result.budget_hit and 0 < result.usage.thinking_tokens <= 4 and result.text

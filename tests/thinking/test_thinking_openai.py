@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from qwen_router.backends.base import GenerateRequest
 from qwen_router.backends.openai_compat import OpenAIBackend
 from qwen_router.thinking import EARLY_STOP_SENTENCE
-from qwen_router.tools.thinking_budget import BudgetController, arun_with_budget
+from qwen_router.tools.thinking_budget import BudgetController
 from qwen_router.tools.thinking_continuation import continuation_kind
 from qwen_router.types import GenerationParams, Message
 
@@ -46,15 +45,9 @@ def test_continue_final_message(openai_qwen3: Any) -> None:
     assert final.endswith(f"{EARLY_STOP_SENTENCE}\n</think>\n\n")
 
 
-def test_async_continue_final_message(openai_qwen3: Any) -> None:
-    async def run() -> Any:
-        backend = OpenAIBackend(
-            base_url=openai_qwen3.base_url, api_key="k", timeout=120
-        )
-        try:
-            return [c async for c in arun_with_budget(backend, _request(4))][-1].result
-        finally:
-            await backend.aclose()
+def test_async_continue_final_message(openai_qwen3: Any, arun_budget: Any) -> None:
+    def make() -> OpenAIBackend:
+        return OpenAIBackend(base_url=openai_qwen3.base_url, api_key="k", timeout=120)
 
-    result = asyncio.run(run())
+    result = arun_budget(make, _request(4))
     assert result.budget_hit and 0 < result.usage.thinking_tokens <= 4 and result.text
