@@ -274,7 +274,9 @@ class BaseBackend:
         return _last_result(self.stream(request))
 
     async def astream(self, request: GenerateRequest) -> AsyncIterator[Chunk]:
-        load_ms = await asyncio.to_thread(self.prepare, request)
+        # Only backends that load something in-process need the worker thread.
+        overridden = type(self).prepare is not BaseBackend.prepare
+        load_ms = await asyncio.to_thread(self.prepare, request) if overridden else 0.0
         acc = _Accumulator(
             self.name, request.model, in_thinking=self.starts_in_thinking(request), load_ms=load_ms
         )

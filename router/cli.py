@@ -283,6 +283,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--allow-image-urls", action="store_true", help="fetch http(s) image URLs")
     serve.add_argument("--graceful-timeout", type=int, help="seconds to finish in-flight requests on stop")
     serve.add_argument("--log-level", help="debug, info, warning, error")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="server processes; metrics, rate limits and --concurrency are per process",
+    )
     serve.set_defaults(func=_cmd_serve)
     return parser
 

@@ -84,7 +84,9 @@ class _Node(Runnable[Any, Any]):
         self.func = func
         self.afunc = afunc
 
-    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+    def invoke(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Any:
         return self.func(input)
 
     async def ainvoke(
@@ -171,14 +173,17 @@ def _classify(state: RouterState, classifier: Classifier) -> dict[str, Any]:
 
 
 async def _aclassify(
-    state: RouterState, classifier: Callable[[Sequence[Message]], Awaitable[RouteDecision]]
+    state: RouterState,
+    classifier: Callable[[Sequence[Message]], Awaitable[RouteDecision]],
 ) -> dict[str, Any]:
     start = time.perf_counter()
     decision = await classifier(state["request"].messages)
     return _with_trace("classify", start, _classified(state, decision, start))
 
 
-def _classified(state: RouterState, decision: RouteDecision, start: float) -> dict[str, Any]:
+def _classified(
+    state: RouterState, decision: RouteDecision, start: float
+) -> dict[str, Any]:
     ms = (time.perf_counter() - start) * 1000
     return {
         "decision": decision,
@@ -384,7 +389,9 @@ def build_graph(
         _Node(
             "classify",
             classify,
-            partial(_aclassify, classifier=aclassify) if aclassify else _in_thread(classify),
+            partial(_aclassify, classifier=aclassify)
+            if aclassify
+            else _in_thread(classify),
         ),
         _Node("select", partial(_select, profile=profile)),
         _Node("render", partial(_render, template_dirs=dirs)),

@@ -93,7 +93,9 @@ def _cpu_seconds(pid: int) -> float | None:
         return None
 
 
-def _result(n: int, wall: float, p50: float, p99: float, cpu: float | None) -> dict[str, Any]:
+def _result(
+    n: int, wall: float, p50: float, p99: float, cpu: float | None
+) -> dict[str, Any]:
     return {
         "requests": n,
         "rps": n / wall,
@@ -145,7 +147,9 @@ def _sync(router: Any, seconds: float) -> dict[str, Any]:
         router.invoke(PROMPT)
         latencies.append(time.perf_counter() - t)
     wall = time.perf_counter() - start
-    return _result(len(latencies), wall, *_percentiles(latencies), time.process_time() - cpu)
+    return _result(
+        len(latencies), wall, *_percentiles(latencies), time.process_time() - cpu
+    )
 
 
 class _Wrk:
@@ -163,7 +167,9 @@ class _Wrk:
             encoding="utf-8",
         )
 
-    def __call__(self, seconds: float, concurrency: int) -> tuple[int, float, float, float]:
+    def __call__(
+        self, seconds: float, concurrency: int
+    ) -> tuple[int, float, float, float]:
         command = [
             "wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s",
             "--latency", "-s", str(self.script), self.url,
@@ -194,16 +200,22 @@ class _Httpx:
     def __init__(self, url: str, stream: bool) -> None:
         self.url, self.body = url, _body(stream)
 
-    def __call__(self, seconds: float, concurrency: int) -> tuple[int, float, float, float]:
+    def __call__(
+        self, seconds: float, concurrency: int
+    ) -> tuple[int, float, float, float]:
         return asyncio.run(self._run(seconds, concurrency))
 
-    async def _run(self, seconds: float, concurrency: int) -> tuple[int, float, float, float]:
+    async def _run(
+        self, seconds: float, concurrency: int
+    ) -> tuple[int, float, float, float]:
         import httpx
 
         limits = httpx.Limits(
             max_connections=concurrency, max_keepalive_connections=concurrency
         )
-        async with httpx.AsyncClient(base_url=self.url, limits=limits, timeout=60) as client:
+        async with httpx.AsyncClient(
+            base_url=self.url, limits=limits, timeout=60
+        ) as client:
 
             async def call() -> None:
                 response = await client.post(_PATH, json=self.body)
@@ -249,29 +261,28 @@ def _breakdown(router: Any, count: int) -> dict[str, float]:
     }
 
 
-# --- the run ---------------------------------------------------------------------------
+# --- the run -------------------------------------------------------------------------
 def _median(rounds: list[dict[str, Any]], key: str) -> float | None:
     values = [r[key] for r in rounds if r.get(key) is not None]
     return statistics.median(values) if values else None
 
 
-def _summary(http: list[dict[str, Any]], inproc: list[dict[str, Any]]) -> dict[str, Any]:
+def _summary(
+    http: list[dict[str, Any]], inproc: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Medians over rounds, and HTTP next to in-process from those medians."""
     keys = ("rps", "p50_ms", "p99_ms", "cpu_ms_per_request")
     h = {k: _median(http, k) for k in keys}
     i = {k: _median(inproc, k) for k in keys}
-    added_cpu = [
-        a["cpu_ms_per_request"] - b["cpu_ms_per_request"]
-        for a, b in zip(http, inproc)
-        if a["cpu_ms_per_request"] is not None and b["cpu_ms_per_request"] is not None
-    ]
+    h_cpu, i_cpu = h["cpu_ms_per_request"], i["cpu_ms_per_request"]
     return {
         "http": h,
         "in_process": i,
         "rps_ratio": h["rps"] / i["rps"],
-        "added_p50_ms": statistics.median(
-            a["p50_ms"] - b["p50_ms"] for a, b in zip(http, inproc)
-        ),
-        "added_cpu_ms_per_request": statistics.median(added_cpu) if added_cpu else None,
+        "added_p50_ms": h["p50_ms"] - i["p50_ms"],
+        "added_cpu_ms_per_request": h_cpu - i_cpu
+        if h_cpu is not None and i_cpu is not None
+        else None,
         "rounds": {"http": http, "in_process": inproc},
     }
 
@@ -386,7 +397,8 @@ def _print(report: dict[str, Any]) -> None:
         print(
             f"{c:>7} | {h['rps']:>10.0f} {h['p50_ms']:>7.2f} {h['p99_ms']:>7.2f} "
             f"{_fmt(h['cpu_ms_per_request']):>7} | {i['rps']:>13.0f} "
-            f"{i['p50_ms']:>7.2f} {i['p99_ms']:>7.2f} {_fmt(i['cpu_ms_per_request']):>7} | "
+            f"{i['p50_ms']:>7.2f} {i['p99_ms']:>7.2f} "
+            f"{_fmt(i['cpu_ms_per_request']):>7} | "
             f"{level['rps_ratio']:>11.2f} {level['added_p50_ms']:>9.2f} "
             f"{_fmt(level['added_cpu_ms_per_request']):>9}"
         )
@@ -415,7 +427,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--seconds", type=float, default=3.0, help="per level and round")
+    parser.add_argument(
+        "--seconds", type=float, default=3.0, help="per level and round"
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 16, 64])
     parser.add_argument("--workers", type=int, default=1, help="server processes")
@@ -425,7 +439,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
-        "--serve", nargs=3, metavar=("PROFILE", "PORT", "WORKERS"), help=argparse.SUPPRESS
+        "--serve",
+        nargs=3,
+        metavar=("PROFILE", "PORT", "WORKERS"),
+        help=argparse.SUPPRESS,
     )
     args = parser.parse_args(argv)
     if args.serve:
