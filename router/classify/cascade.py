@@ -15,12 +15,14 @@ Confidence is the stage's probability after per-stage Platt scaling; below
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import importlib.resources
 import math
 import re
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -51,6 +53,21 @@ def _softmax(logits: Mapping[str, float]) -> dict[str, float]:
     exp = {k: math.exp(v - top) for k, v in logits.items()}
     z = sum(exp.values())
     return {k: v / z for k, v in exp.items()}
+
+
+@dataclass
+class _Pending:
+    """Stage one's findings, waiting for the embedding stage (or not)."""
+
+    ex: Extracted
+    lang: LangResult
+    evidence: Evidence
+    request: str | None
+    probs: dict[str, float]
+    non_english: bool
+    needs_embedding: bool
+    timings: dict[str, float]
+    embedded: tuple[dict[str, float], str] | None = None
 
 
 class CascadeClassifier:
@@ -119,6 +136,36 @@ class CascadeClassifier:
             InputError: the message list is empty or malformed.
             ConfigError: the embedding stage is on but its model is not installed.
         """
+        pending = self._rules(messages)
+        if isinstance(pending, tuple):
+            return pending
+        if pending.needs_embedding:
+            t1 = time.perf_counter()
+            pending.embedded = self._embedding(pending.ex.text, pending.probs)
+            pending.timings["embedding"] = (time.perf_counter() - t1) * 1000
+        return self._finish(pending), pending.timings
+
+    async def aclassify(self, messages: Sequence[Message]) -> RouteDecision:
+        """:meth:`classify` for an event loop: the rules run inline (well under a
+        millisecond); only the embedding model, when it is needed, leaves the loop.
+
+        Raises:
+            InputError: the message list is empty or malformed.
+            ConfigError: the embedding stage is on but its model is not installed.
+        """
+        pending = self._rules(messages)
+        if isinstance(pending, tuple):
+            return pending[0]
+        if pending.needs_embedding:
+            pending.embedded = await asyncio.to_thread(
+                self._embedding, pending.ex.text, pending.probs
+            )
+        return self._finish(pending)
+
+    def _rules(
+        self, messages: Sequence[Message]
+    ) -> _Pending | tuple[RouteDecision, dict[str, float]]:
+        """Stage one; a finished decision when structure alone decides."""
         t0 = time.perf_counter()
         ex = extract(messages, max_chars=self.config.max_chars)
         timings: dict[str, float] = {}
@@ -131,7 +178,6 @@ class CascadeClassifier:
             prose_of(ex.text), english_words_min=cfg.english_words_min
         )
         evidence = code_math_evidence(ex.text)
-        request = language_request(ex.text)
         probs = evidence_probs(
             evidence.scores(), baseline=cfg.evidence_baseline, scale=cfg.evidence_scale
         )
@@ -139,22 +185,35 @@ class CascadeClassifier:
         non_english = (
             lang.lang != "en" and 1 - lang.p_english >= cfg.lang_min_confidence
         )
-        stage, signals = "rules", list(evidence.reasons)
         best = max(probs, key=probs.__getitem__)
-        if (
+        needs_embedding = bool(
             cfg.embedding
             and not non_english
             and (probs[best] < cfg.rules_accept or self.user_routes)
-        ):
-            t1 = time.perf_counter()
-            probs, note = self._embedding(ex.text, probs)
-            timings["embedding"] = (time.perf_counter() - t1) * 1000
-            stage, best = "embedding", max(probs, key=probs.__getitem__)
-            signals.append(note)
-        decision = self._assemble(
-            ex, lang, evidence, request, probs, best, stage, non_english, signals
         )
-        return decision, timings
+        return _Pending(
+            ex=ex,
+            lang=lang,
+            evidence=evidence,
+            request=language_request(ex.text),
+            probs=probs,
+            non_english=non_english,
+            needs_embedding=needs_embedding,
+            timings=timings,
+        )
+
+    def _finish(self, pending: _Pending) -> RouteDecision:
+        probs, stage = pending.probs, "rules"
+        signals = list(pending.evidence.reasons)
+        if pending.embedded is not None:
+            probs, note = pending.embedded
+            stage = "embedding"
+            signals.append(note)
+        best = max(probs, key=probs.__getitem__)
+        return self._assemble(
+            pending.ex, pending.lang, pending.evidence, pending.request, probs, best,
+            stage, pending.non_english, signals,
+        )  # fmt: skip
 
     # -- stages -------------------------------------------------------------------
 

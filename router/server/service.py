@@ -55,11 +55,11 @@ class PrecomputedClassifier:
 
     async def aclassify(self, messages: Sequence[Message]) -> RouteDecision:
         """The graph's async path: the planned decision at once (no thread hop);
-        otherwise the inner classifier in a worker thread (it may run a model)."""
+        otherwise the inner classifier, off the loop where it may run a model."""
         decision = _DECISION.get()
         if decision is not None:
             return decision
-        return await asyncio.to_thread(self.inner.classify, messages)
+        return await _classify(self.inner, messages)
 
 
 @dataclass(frozen=True)
@@ -227,7 +227,7 @@ class RouterService:
                 param="max_tokens",
             )
         _precheck(request.messages)
-        decision = self.router.classifier.classify(request.messages)
+        decision = await _classify(self.router.classifier, request.messages)
         self.metrics.stage(decision.stage)
         decision, selection = decide(decision, self.profile, request)
         state.update(
@@ -335,3 +335,11 @@ class RouteStream:
             pass
         finally:
             self._lease.release()
+
+
+async def _classify(classifier: Classifier, messages: Sequence[Message]) -> RouteDecision:
+    """Classify without blocking the event loop on a model-backed stage."""
+    aclassify = getattr(classifier, "aclassify", None)
+    if aclassify is not None:
+        return await aclassify(messages)  # type: ignore[no-any-return]
+    return await asyncio.to_thread(classifier.classify, messages)

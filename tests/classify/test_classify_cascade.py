@@ -184,3 +184,22 @@ def test_import_is_light() -> None:
     )
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
+
+
+def test_async_classify_matches_sync() -> None:
+    import asyncio
+
+    from qwen_router.classify import default_classifier
+    from qwen_router.types import normalize_messages
+
+    classifier = default_classifier(None)
+    for text in (
+        "Write a Python function that merges two sorted lists",
+        "Tell me something interesting about the ocean",  # reaches the embedding stage
+        "Сколько будет 15% от 240?",
+        "",
+    ):
+        messages = normalize_messages([{"role": "user", "content": text or " "}])
+        sync = classifier.classify(messages)
+        async_ = asyncio.run(classifier.aclassify(messages))
+        assert async_.model_dump() == sync.model_dump()
