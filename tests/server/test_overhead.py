@@ -52,12 +52,14 @@ def test_log_config_keeps_uvicorn_loggers_and_adds_plain_lines() -> None:
 
 
 def test_planned_decision_is_returned_without_classifying() -> None:
-    class Counting(RuleClassifier):
+    class Counting:
+        """A sync-only classifier (no ``aclassify``) that counts its calls."""
+
         calls = 0
 
         def classify(self, messages):  # type: ignore[no-untyped-def]
             Counting.calls += 1
-            return super().classify(messages)
+            return RuleClassifier().classify(messages)
 
     classifier = PrecomputedClassifier(Counting())
     messages = [Message(role="user", content="hello")]
