@@ -29,6 +29,7 @@ __all__ = [
     "GenerateResult",
     "Health",
     "RawDelta",
+    "first_load_ms",
 ]
 
 
@@ -293,6 +294,17 @@ class BaseBackend:
                 result = chunk.result
         assert result is not None
         return result
+
+
+def first_load_ms(loaded: Any) -> float:
+    """A shared in-process model's load time, reported by its first request only.
+
+    ``loaded`` has ``load_ms`` and ``load_reported`` (transformers and llama.cpp models).
+    """
+    if loaded.load_reported:
+        return 0.0
+    loaded.load_reported = True
+    return float(loaded.load_ms)
 
 
 def _last_result(chunks: Iterator[Chunk]) -> GenerateResult:

@@ -14,7 +14,14 @@ from typing import Any, ClassVar
 from qwen_router.errors import BackendError, ConfigError, ModelCapabilityError
 from qwen_router.types import GenerationParams, Message, Usage
 
-from .base import BaseBackend, Capabilities, GenerateRequest, Health, RawDelta
+from .base import (
+    BaseBackend,
+    Capabilities,
+    GenerateRequest,
+    Health,
+    RawDelta,
+    first_load_ms,
+)
 from .hf_batching import BatchOptions, stream_batched
 from .hf_loading import LoadedModel, load_model, weights_present
 
@@ -74,11 +81,7 @@ class HFBackend(BaseBackend):
         return load_model(self.kind, model, **self.options)
 
     def prepare(self, request: GenerateRequest) -> float:
-        loaded = self.load(request.model)
-        if loaded.load_reported:
-            return 0.0
-        loaded.load_reported = True
-        return loaded.load_ms
+        return first_load_ms(self.load(request.model))
 
     def health(self, model: str) -> Health:
         present, detail = weights_present(self.kind, model)

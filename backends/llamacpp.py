@@ -24,7 +24,14 @@ from typing import Any, ClassVar
 from qwen_router.errors import BackendUnavailable, ConfigError, ModelNotFound
 from qwen_router.types import GenerationParams, Message, Usage
 
-from .base import BaseBackend, Capabilities, GenerateRequest, Health, RawDelta
+from .base import (
+    BaseBackend,
+    Capabilities,
+    GenerateRequest,
+    Health,
+    RawDelta,
+    first_load_ms,
+)
 from .bundled import ensure_gguf, is_bundled
 from .llamacpp_errors import map_errors
 from .llamacpp_template import render_chat
@@ -168,11 +175,7 @@ class LlamaCppBackend(BaseBackend):
         )
 
     def prepare(self, request: GenerateRequest) -> float:
-        loaded = self.load(request.model)
-        if loaded.load_reported:
-            return 0.0
-        loaded.load_reported = True
-        return loaded.load_ms
+        return first_load_ms(self.load(request.model))
 
     def health(self, model: str) -> Health:
         if not llama_cpp_available():

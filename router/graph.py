@@ -25,7 +25,7 @@ from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
 
-from qwen_router.backends.base import Backend, GenerateRequest, GenerateResult
+from qwen_router.backends.base import Backend, Chunk, GenerateRequest, GenerateResult
 from qwen_router.backends.dispatch import Attempt, AsyncRunner, Dispatcher, Runner
 from qwen_router.prompts import load_template
 from qwen_router.tools.verifiers import get_verifier
@@ -263,26 +263,38 @@ def _writer() -> Callable[[Any], None]:
         return lambda _chunk: None
 
 
-def _generate(state: RouterState, dispatcher: Dispatcher, run: Runner | None) -> dict[str, Any]:
-    start, attempts, write = time.perf_counter(), [], _writer()
-    spec = result = None
-    for spec, chunk in dispatcher.stream(state["selection"].candidates, _make_request(state), attempts, run=run):
+class _Collector:
+    """Forwards streamed tokens to the LangGraph stream writer and keeps the result."""
+
+    def __init__(self) -> None:
+        self.start, self.attempts, self.write = time.perf_counter(), [], _writer()
+        self.spec: ModelSpec | None = None
+        self.result: GenerateResult | None = None
+
+    def add(self, spec: ModelSpec, chunk: Chunk) -> None:
+        self.spec = spec
         if chunk.text or chunk.thinking:
-            write({"type": "token", "text": chunk.text, "thinking": chunk.thinking, "model": str(spec)})
+            self.write({"type": "token", "text": chunk.text, "thinking": chunk.thinking, "model": str(spec)})
         if chunk.done:
-            result = chunk.result
-    return _with_trace("generate", start, _after_generation(state, spec, result, attempts, start))
+            self.result = chunk.result
+
+    def update(self, state: RouterState) -> dict[str, Any]:
+        update = _after_generation(state, self.spec, self.result, self.attempts, self.start)
+        return _with_trace("generate", self.start, update)
+
+
+def _generate(state: RouterState, dispatcher: Dispatcher, run: Runner | None) -> dict[str, Any]:
+    out = _Collector()
+    for spec, chunk in dispatcher.stream(state["selection"].candidates, _make_request(state), out.attempts, run=run):
+        out.add(spec, chunk)
+    return out.update(state)
 
 
 async def _agenerate(state: RouterState, dispatcher: Dispatcher, run: AsyncRunner | None) -> dict[str, Any]:
-    start, attempts, write = time.perf_counter(), [], _writer()
-    spec = result = None
-    async for spec, chunk in dispatcher.astream(state["selection"].candidates, _make_request(state), attempts, run=run):
-        if chunk.text or chunk.thinking:
-            write({"type": "token", "text": chunk.text, "thinking": chunk.thinking, "model": str(spec)})
-        if chunk.done:
-            result = chunk.result
-    return _with_trace("generate", start, _after_generation(state, spec, result, attempts, start))
+    out = _Collector()
+    async for spec, chunk in dispatcher.astream(state["selection"].candidates, _make_request(state), out.attempts, run=run):
+        out.add(spec, chunk)
+    return out.update(state)
 
 
 def _run_verifiers(state: RouterState) -> dict[str, Any]:
