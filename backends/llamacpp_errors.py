@@ -22,6 +22,8 @@ from qwen_router.errors import (
     RouterError,
 )
 
+from .errors_map import lookup, translating
+
 __all__ = ["DEFINED_ERRORS", "ERROR_TABLE", "map_errors", "translate"]
 
 _NAME = "llamacpp"
@@ -113,10 +115,11 @@ def translate(exc: BaseException, model: str, *, loading: bool = False) -> Route
     """The RouterError for ``exc``, raised while loading or running ``model``."""
     if type(exc).__name__ in DEFINED_ERRORS:
         return DEFINED_ERRORS[type(exc).__name__](exc, model, loading)
-    for kind, mapper in ERROR_TABLE:
-        if isinstance(exc, kind):
-            return mapper(exc, model, loading)
-    return _failed(exc, model, loading)
+    try:
+        mapper = lookup(ERROR_TABLE, exc)
+    except TypeError:  # anything else llama.cpp raises is a generation failure
+        mapper = _failed
+    return mapper(exc, model, loading)
 
 
 @contextmanager
@@ -126,9 +129,5 @@ def map_errors(model: str, *, loading: bool = False) -> Iterator[None]:
     Raises:
         RouterError: ModelNotFound, BackendResponseError or BackendUnavailable.
     """
-    try:
+    with translating((Exception,), lambda exc: translate(exc, model, loading=loading)):
         yield
-    except RouterError:
-        raise
-    except Exception as exc:
-        raise translate(exc, model, loading=loading) from exc

@@ -27,6 +27,8 @@ from qwen_router.errors import (
     RouterError,
 )
 
+from .errors_map import lookup, translating
+
 __all__ = [
     "ERROR_TABLE",
     "ErrorContext",
@@ -189,10 +191,7 @@ _CAUGHT = tuple(cls for cls, _ in ERROR_TABLE)
 
 def translate(exc: BaseException, ctx: ErrorContext) -> RouterError:
     """The RouterError for one foreign exception (the first matching table row)."""
-    for cls, mapper in ERROR_TABLE:
-        if isinstance(exc, cls):
-            return mapper(exc, ctx)
-    raise TypeError(f"no mapping for {type(exc).__name__}")  # pragma: no cover
+    return lookup(ERROR_TABLE, exc)(exc, ctx)
 
 
 @contextmanager
@@ -209,9 +208,5 @@ def map_errors(ctx: ErrorContext) -> Iterator[None]:
         ConfigError: the host is not a usable URL.
         ImageError: an image the client cannot encode.
     """
-    try:
+    with translating(_CAUGHT, lambda exc: translate(exc, ctx)):
         yield
-    except RouterError:
-        raise
-    except _CAUGHT as exc:
-        raise translate(exc, ctx) from exc

@@ -26,6 +26,8 @@ from qwen_router.errors import (
     RouterError,
 )
 
+from .errors_map import lookup, translating
+
 __all__ = ["ERROR_TABLE", "ErrorContext", "map_errors", "translate"]
 
 _NAME = "openai"
@@ -168,10 +170,7 @@ def translate(exc: BaseException, ctx: ErrorContext) -> RouterError:
     Raises:
         TypeError: ``exc`` is not an exception the table knows.
     """
-    for cls, mapper in ERROR_TABLE:
-        if isinstance(exc, cls):
-            return mapper(exc, ctx)
-    raise TypeError(f"no mapping for {type(exc).__name__}")
+    return lookup(ERROR_TABLE, exc)(exc, ctx)
 
 
 @contextmanager
@@ -187,9 +186,5 @@ def map_errors(ctx: ErrorContext) -> Iterator[None]:
         BackendError: the server ended the answer early (length / content filter).
         ConfigError: the client itself is misconfigured.
     """
-    try:
+    with translating(_CAUGHT, lambda exc: translate(exc, ctx)):
         yield
-    except RouterError:
-        raise
-    except _CAUGHT as exc:
-        raise translate(exc, ctx) from exc
