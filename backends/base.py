@@ -211,6 +211,12 @@ class BaseBackend:
         """Load what ``request`` needs; return the milliseconds spent loading now."""
         return 0.0
 
+    async def aprepare(self, request: GenerateRequest) -> float:
+        """:meth:`prepare` off the event loop, for backends that load in-process."""
+        if type(self).prepare is BaseBackend.prepare:
+            return 0.0
+        return await asyncio.to_thread(self.prepare, request)
+
     # --- raw continuation (capabilities.raw_continuation) ---------------------------
     def render_prompt(self, request: GenerateRequest) -> str:
         """The exact prompt text the model sees for ``request`` (chat template applied)."""
@@ -275,9 +281,7 @@ class BaseBackend:
         return _last_result(self.stream(request))
 
     async def astream(self, request: GenerateRequest) -> AsyncIterator[Chunk]:
-        # Only backends that load something in-process need the worker thread.
-        overridden = type(self).prepare is not BaseBackend.prepare
-        load_ms = await asyncio.to_thread(self.prepare, request) if overridden else 0.0
+        load_ms = await self.aprepare(request)
         acc = _Accumulator(
             self.name, request.model, in_thinking=self.starts_in_thinking(request), load_ms=load_ms
         )

@@ -188,7 +188,7 @@ class BudgetController:
         Raises:
             RouterError: whatever the backend raises.
         """
-        prepare = getattr(self.backend, "prepare", None)
+        prepare = getattr(self.backend, "prepare", None)  # BaseBackend's load hook
         load_ms = float(prepare(self.request)) if prepare else 0.0
         self.continuer.render()
         plan = self._plan(load_ms)
@@ -219,10 +219,7 @@ class BudgetController:
         Raises:
             RouterError: whatever the backend raises.
         """
-        prepare = getattr(self.backend, "prepare", None)
-        load_ms = (
-            float(await asyncio.to_thread(prepare, self.request)) if prepare else 0.0
-        )
+        load_ms = await _aprepare(self.backend, self.request)
         await self.continuer.arender()
         plan = self._plan(load_ms)
         step, ready = plan.first()
@@ -247,3 +244,13 @@ class BudgetController:
             for chunk in ready:
                 yield chunk
         yield plan.done()
+
+
+async def _aprepare(backend: Backend, request: GenerateRequest) -> float:
+    """BaseBackend's async load hook (no thread for backends that load nothing);
+    a backend that only has the sync hook runs it in a worker thread."""
+    aprepare = getattr(backend, "aprepare", None)
+    if aprepare is not None:
+        return float(await aprepare(request))
+    prepare = getattr(backend, "prepare", None)
+    return float(await asyncio.to_thread(prepare, request)) if prepare else 0.0
