@@ -4,15 +4,21 @@ The graph calls :meth:`Dispatcher.stream` / :meth:`Dispatcher.astream` with a ro
 model followed by its fallbacks. For each candidate, in order:
 
 * **cooldown** — a backend+model that failed ``failures_before_cooldown`` times in a row
-  (retryable failures, across requests) is skipped until ``cooldown_s`` has passed,
+  (across requests; only failures that say the backend itself is down: no answer, a
+  timeout, 429/502/503/504 — an error answer such as a 500 may be one client's fault
+  and never locks other clients out) is skipped until ``cooldown_s`` has passed,
   recorded as a skipped attempt. After the cooldown one probe goes through; if it fails
   the candidate cools down again at once, if it succeeds its count resets.
 * **retryable** failures (``RouterError.retryable``: unavailable, timeout, 5xx/429) are
   retried after ``backoff_s * 2**(n-1)`` seconds (capped at ``backoff_max_s``) up to
   ``max_retries`` times, unless the candidate just entered cooldown; then the next
   candidate is tried.
-* a request the backend refused (``BackendResponseError`` with a 4xx status), bad
+* a request the backend refused (``BackendResponseError`` with a 4xx status, or a 500
+  whose message names a validation fault in the request, turned into a 400), bad
   input and config errors are raised at once: another model would refuse them too.
+* **deadline** — ``retry.timeout_s`` bounds each attempt as a whole (async path: the
+  stalled call is cancelled; sync path: checked between chunks); a timed-out attempt
+  moves on to the next candidate without retrying.
 * any other failure (``ModelNotFound``, a backend that cannot be built, a retryable
   failure out of retries, a runtime crash) moves to the next candidate without
   further retries, or is raised when there is none.
@@ -27,6 +33,7 @@ cooldowns when every candidate was skipped).
 from __future__ import annotations
 
 import asyncio
+import re
 import threading
 import time
 from collections.abc import (
@@ -38,11 +45,13 @@ from collections.abc import (
     Sequence,
 )
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 from qwen_router.errors import (
     BackendError,
     BackendResponseError,
+    BackendTimeout,
     BackendUnavailable,
     RouterError,
 )
@@ -50,7 +59,10 @@ from qwen_router.profiles import ModelSpec, RetryConfig
 
 from .base import Backend, Chunk, GenerateRequest
 
-__all__ = ["Attempt", "CooldownBook", "Dispatcher"]
+if TYPE_CHECKING:
+    from qwen_router.observability.calls import CallObserver
+
+__all__ = ["Attempt", "CooldownBook", "Dispatcher", "backend_failed", "blame_request"]
 
 
 class Attempt(BaseModel):
@@ -177,9 +189,16 @@ class _Plan:
         Raises:
             RouterError: ``exc``, when it must not be retried nor fall back.
         """
+        exc = blame_request(exc)
         retryable = isinstance(exc, BackendError) and exc.retryable
-        cooldown = self.book.failure(str(spec)) if retryable else None
+        # only a backend that did not answer (or said it is overloaded) cools down:
+        # an error answer may be caused by one client's request, and must not lock
+        # every other client out
+        counts = retryable and backend_failed(exc)
+        cooldown = self.book.failure(str(spec)) if counts else None
         backoff = None
+        if isinstance(exc, BackendTimeout) and getattr(exc, "deadline", False):
+            retryable = False  # a stalled attempt moves on to the next candidate
         if retryable and not started and not building and cooldown is None:
             if number <= self.retry.max_retries:
                 backoff = min(
@@ -224,12 +243,15 @@ class Dispatcher:
         clock: Clock = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         asleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        observer: CallObserver | None = None,
     ) -> None:
         self._get_backend = get_backend
         self.retry = retry or RetryConfig()
         self.cooldowns = CooldownBook(self.retry, clock)
         self._sleep = sleep
         self._asleep = asleep
+        # every call's chunks pass through it: span, memory, health sample
+        self.observer = observer
 
     def _plan(self, candidates: Sequence[ModelSpec], attempts: list[Attempt]) -> _Plan:
         unique = list(dict.fromkeys(candidates))  # ModelSpec is frozen, so hashable
@@ -261,7 +283,12 @@ class Dispatcher:
                 backend = self._get_backend(spec.backend)
                 request = make_request(spec, backend)
                 building = False
-                for chunk in run(backend, request) if run else backend.stream(request):
+                chunks = run(backend, request) if run else backend.stream(request)
+                if self.observer is not None:
+                    chunks = self.observer.observe(spec, backend, request, chunks)
+                deadline = _deadline(self.retry.timeout_s)
+                for chunk in chunks:
+                    _check_deadline(deadline, spec, self.retry.timeout_s)
                     started = True
                     yield spec, chunk
             except RouterError as exc:
@@ -305,9 +332,14 @@ class Dispatcher:
                 backend = self._get_backend(spec.backend)
                 request = make_request(spec, backend)
                 building = False
-                async for chunk in (
-                    run(backend, request) if run else backend.astream(request)
-                ):
+                achunks = _within(
+                    run(backend, request) if run else backend.astream(request),
+                    self.retry.timeout_s,
+                    spec,
+                )
+                if self.observer is not None:
+                    achunks = self.observer.aobserve(spec, backend, request, achunks)
+                async for chunk in achunks:
                     started = True
                     yield spec, chunk
             except RouterError as exc:
@@ -326,6 +358,100 @@ class Dispatcher:
             plan.success(spec, number, start)
             return
         raise plan.exhausted()
+
+
+_REQUEST_FAULT = re.compile(
+    r"validat|invalid|malformed|template|jinja|schema|unexpected (field|key|role)|"
+    r"missing (field|key)|tool_call_id|unsupported (role|content)",
+    re.IGNORECASE,
+)
+
+
+def blame_request(exc: RouterError) -> RouterError:
+    """``exc``, or a 400 when an upstream's 500 names a fault in the request (some
+    servers answer a malformed tool turn with a 500 validation error): the request
+    must change, and no other model would take it either."""
+    if (
+        isinstance(exc, BackendResponseError)
+        and exc.status_code == 500
+        and _REQUEST_FAULT.search(exc.message)
+    ):
+        blamed = BackendResponseError(
+            exc.message,
+            status_code=400,
+            hint="the backend refused this request",
+            backend=exc.backend,
+            model=exc.model,
+        )
+        blamed.__cause__ = exc
+        return blamed
+    return exc
+
+
+def backend_failed(exc: RouterError) -> bool:
+    """Whether ``exc`` says the backend itself is down or overloaded (what counts
+    towards a cooldown): it did not answer, timed out, or answered 429/502/503/504."""
+    if isinstance(exc, BackendResponseError):
+        return exc.status_code in (None, 429, 502, 503, 504)
+    return isinstance(exc, BackendError) and exc.retryable
+
+
+def _deadline(timeout_s: float | None) -> float | None:
+    return None if timeout_s is None else time.monotonic() + timeout_s
+
+
+def _timed_out(spec: ModelSpec, timeout_s: float) -> BackendTimeout:
+    exc = BackendTimeout(
+        f"{spec} gave no complete answer within {timeout_s:g}s (retry.timeout_s)",
+        backend=spec.backend,
+        model=spec.name,
+    )
+    exc.deadline = True  # type: ignore[attr-defined]
+    return exc
+
+
+def _check_deadline(deadline: float | None, spec: ModelSpec, timeout_s: float | None) -> None:
+    """The sync path can only check between chunks (a blocked read is not interrupted)."""
+    if deadline is not None and timeout_s is not None and time.monotonic() > deadline:
+        raise _timed_out(spec, timeout_s)
+
+
+async def _within(
+    chunks: AsyncIterator[Chunk], timeout_s: float | None, spec: ModelSpec
+) -> AsyncIterator[Chunk]:
+    """``chunks``, with one deadline for the whole attempt (``retry.timeout_s``): a
+    stalled backend is cancelled and raises :class:`BackendTimeout`."""
+    if timeout_s is None:
+        async for chunk in chunks:
+            yield chunk
+        return
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    iterator = chunks.__aiter__()
+    try:
+        while True:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise _timed_out(spec, timeout_s)
+            try:
+                chunk = await _wait(iterator.__anext__(), remaining)
+            except StopAsyncIteration:
+                return
+            except asyncio.TimeoutError:
+                raise _timed_out(spec, timeout_s) from None
+            yield chunk
+    finally:
+        aclose = getattr(iterator, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+
+async def _wait(step: Awaitable[Chunk], seconds: float) -> Chunk:
+    timeout = getattr(asyncio, "timeout", None)  # Python 3.11+: no extra task
+    if timeout is None:
+        return await asyncio.wait_for(step, seconds)
+    async with timeout(seconds):
+        return await step
 
 
 def _rejected(exc: BackendError) -> bool:

@@ -12,6 +12,7 @@ from .errors import (
     ModelNotFound,
     RouterError,
     RoutingError,
+    StructuredOutputError,
     ToolError,
 )
 from .types import (
@@ -23,6 +24,8 @@ from .types import (
     RouteRequest,
     RouteResult,
     TextPart,
+    ToolCall,
+    ToolSpec,
     Usage,
     Verification,
 )
@@ -41,6 +44,7 @@ _LAZY = {
     "load_profile": "qwen_router.profiles",
     "list_profiles": "qwen_router.profiles",
     "Classifier": "qwen_router.classify",
+    "ChatQwenRouter": "qwen_router.chat_model",
 }
 
 
@@ -60,6 +64,7 @@ __all__ = [
     "BackendTimeout",
     "BackendUnavailable",
     "Category",
+    "ChatQwenRouter",
     "Classifier",
     "ConfigError",
     "GenerationParams",
@@ -79,8 +84,11 @@ __all__ = [
     "RouterEvent",
     "RouterState",
     "RoutingError",
+    "StructuredOutputError",
     "TextPart",
+    "ToolCall",
     "ToolError",
+    "ToolSpec",
     "Usage",
     "Verification",
     "build_graph",

@@ -49,11 +49,47 @@ def _router(args: argparse.Namespace) -> Any:
     from .core import Router
     from .settings import get_settings
 
-    limits = get_settings().image_limits()
+    from .observability.otel_setup import configure_tracing_from
+
+    settings = get_settings()
+    configure_tracing_from(settings)  # OTEL_TRACES_EXPORTER unset: nothing happens
+    limits = settings.image_limits()
     return Router(args.profile, template_dirs=args.templates or (), image_limits=limits)
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
+    return _interruptible(lambda: _ask(args))
+
+
+def _interruptible(work: Any) -> int:
+    """Run ``work`` in a daemon thread, so that Ctrl-C stops the command at once, even
+    while a model runs in native code that does not return to Python for minutes."""
+    import os
+    import threading
+
+    box: list[Any] = []
+
+    def run() -> None:
+        try:
+            box.append(work())
+        except BaseException as exc:  # re-raised in the main thread
+            box.append(exc)
+
+    thread = threading.Thread(target=run, name="qwen-router-ask", daemon=True)
+    thread.start()
+    try:
+        while thread.is_alive():
+            thread.join(0.1)
+    except KeyboardInterrupt:
+        sys.stdout.flush()
+        print("\nqwen-router: interrupted", file=sys.stderr, flush=True)
+        os._exit(130)  # the generation thread may be inside native code
+    if isinstance(box[0], BaseException):
+        raise box[0]
+    return int(box[0])
+
+
+def _ask(args: argparse.Namespace) -> int:
     text = args.text if args.text != "-" else sys.stdin.read()
     messages = []
     if args.system:
@@ -72,17 +108,22 @@ def _cmd_ask(args: argparse.Namespace) -> int:
             print(json.dumps(result.summary(), ensure_ascii=False, default=str))
             return 0
         result = None
+        # Piped stdout gets only the final answer; the live stream (every attempt and the
+        # repair marker) goes to stderr then.
+        live = sys.stdout if sys.stdout.isatty() else sys.stderr
         for event in router.stream(messages, **options):
             if event.type == "token":
                 if event.thinking and args.show_thinking:
                     sys.stderr.write(event.thinking)
-                sys.stdout.write(event.text)
-                sys.stdout.flush()
+                live.write(event.text)
+                live.flush()
             elif event.type == "node" and event.node == "repair":
-                sys.stdout.write("\n\n[verifier refuted the answer; repairing]\n\n")
+                live.write("\n\n[verifier refuted the answer; repairing]\n\n")
             elif event.type == "result":
                 result = event.result
-        sys.stdout.write("\n")
+        live.write("\n")
+        if live is not sys.stdout and result is not None:
+            sys.stdout.write(result.answer + "\n")
         if result is not None:
             _print_footer(result, sys.stderr)
     return 0
@@ -173,9 +214,50 @@ def _progress(items: list[Any], label: str) -> Iterator[Any]:
     yield from track(items, description=label, console=None, transient=True)
 
 
+def _cmd_models_health(args: argparse.Namespace) -> int:
+    from .observability.probe import fetch_health, probe_health
+    from .observability.report import format_report
+
+    if args.url:
+        report = fetch_health(args.url, api_key=args.api_key)
+    else:
+        report = probe_health(args.profile, probes=args.probes)
+    print(report.model_dump_json() if args.json else format_report(report))
+    return 1 if report.status == "unhealthy" else 0
+
+
+def _cmd_models_explain(args: argparse.Namespace) -> int:
+    from .thinking.explain import explain, format_explanation
+    from .thinking.families import table_for
+
+    table = table_for(tuple(load_profile_families(args.profile)))
+    info = explain(args.explain, table=table, engine=args.engine)
+    print(json.dumps(info, ensure_ascii=False) if args.json else format_explanation(info))
+    return 0
+
+
+def load_profile_families(profile: str | None) -> list[Any]:
+    """The ``families`` a profile adds (none without ``--profile``)."""
+    if profile is None:
+        return []
+    from .profiles import load_profile
+
+    return list(load_profile(profile).families)
+
+
+def _cmd_init(args: argparse.Namespace) -> int:
+    from .machine.command import run
+
+    return run(args)
+
+
 def _cmd_models(args: argparse.Namespace) -> int:
     from .backends_health import route_health
 
+    if args.health:
+        return _cmd_models_health(args)
+    if args.explain:
+        return _cmd_models_explain(args)
     rows = route_health(args.profile)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
@@ -259,7 +341,24 @@ def _parser() -> argparse.ArgumentParser:
     models = sub.add_parser("models", help="list each route's model and whether it is available now")
     common(models)
     models.add_argument("--json", action="store_true")
+    models.add_argument("--explain", metavar="SPEC", help="family, thinking switch, think tokens, tool format, sampling and budget method of BACKEND:MODEL")
+    models.add_argument("--engine", default="auto", help="with --explain on openai: vllm, sglang, llamacpp, generic")
+    models.add_argument(
+        "--health",
+        action="store_true",
+        help="healthy / degraded / unhealthy per model, with reasons: from --url's "
+        "/health, or by probing each route's model here",
+    )
+    models.add_argument("--url", help="with --health: a running server (http://host:port)")
+    models.add_argument("--api-key", help="with --url: the server's bearer token")
+    models.add_argument("--probes", type=int, default=1, help="with --health: calls per model")
     models.set_defaults(func=_cmd_models)
+
+    init = sub.add_parser("init", help="detect this machine and write a profile sized to it")
+    from .machine.command import add_arguments as init_arguments
+
+    init_arguments(init)
+    init.set_defaults(func=_cmd_init)
 
     profiles = sub.add_parser("profiles", help="list the shipped profiles")
     profiles.set_defaults(func=_cmd_profiles)
@@ -281,6 +380,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--concurrency", type=int, help="requests run at once per backend")
     serve.add_argument("--queue-timeout", type=float, help="seconds to wait for a backend slot before 503")
     serve.add_argument("--allow-image-urls", action="store_true", help="fetch http(s) image URLs")
+    serve.add_argument("--allow-model-specs", action="store_true", help="let clients name BACKEND:MODEL specs (off by default)")
+    serve.add_argument("--redis-url", help="share rate limits between replicas through this Redis")
+    serve.add_argument("--trusted-proxies", help="comma-separated proxy addresses whose X-Forwarded-For is believed")
+    serve.add_argument("--keep-alive-timeout", type=float, help="idle seconds before a keep-alive connection closes")
     serve.add_argument("--graceful-timeout", type=int, help="seconds to finish in-flight requests on stop")
     serve.add_argument("--log-level", help="debug, info, warning, error")
     serve.add_argument(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -11,13 +12,12 @@ from typing import Any, Literal
 from pydantic import BaseModel
 
 from qwen_router.backends.base import Backend
-from qwen_router.backends.dispatch import Dispatcher
-from qwen_router.backends.registry import BackendPool
 
-from .classify import Classifier, default_classifier
-from .graph import build_graph
+from .classify.base import Classifier
 from .images import ImageLimits
-from .profiles import Profile, load_profile
+from .observability.tracing import atraced_stream, trace_request, traced_stream
+from .profiles import Profile
+from .tool_routing import ToolLoopMemory, pin_tool_loop
 from .types import (
     GenerationParams,
     MessagesInput,
@@ -39,6 +39,7 @@ class RouterEvent(BaseModel):
     node: str | None = None
     data: dict[str, Any] | None = None
     result: RouteResult | None = None
+    model: str = ""  # a token's: the BACKEND:MODEL that generated it (a fallback too)
 
 
 class Router:
@@ -59,21 +60,23 @@ class Router:
         image_limits: ImageLimits | None = None,
         checkpointer: Any = None,
     ) -> None:
-        self.profile = load_profile(profile)
-        self.pool = BackendPool(self.profile.backends, instances=backends)
-        self.classifier = classifier or default_classifier(self.profile)
-        self.dispatcher = Dispatcher(self.pool.get, self.profile.retry)
-        runners = _thinking_runners()
-        self.graph = build_graph(
-            self.profile,
-            classifier=self.classifier,
-            dispatcher=self.dispatcher,
+        from .graph import assemble  # langgraph loads here, not on import
+
+        parts = assemble(
+            profile,
+            classifier=classifier,
+            backends=backends,
             template_dirs=template_dirs,
             image_limits=image_limits,
-            run=runners[0],
-            arun=runners[1],
             checkpointer=checkpointer,
         )
+        self.profile = parts.profile
+        self.pool = parts.pool
+        self.classifier = parts.classifier
+        self.dispatcher = parts.dispatcher
+        self.assets = parts.assets
+        self.graph = parts.graph
+        self.tool_loops = ToolLoopMemory()  # which model made each tool call handed out
 
     # --- inputs ---------------------------------------------------------------------
     def _state(self, input: MessagesInput | RouteRequest, options: dict[str, Any]) -> dict[str, Any]:
@@ -84,7 +87,11 @@ class Router:
             if isinstance(params, Mapping):
                 params = GenerationParams(**params)
             request = RouteRequest(messages=normalize_messages(input), params=params, **options)
-        return {"request": request}
+        return {"request": pin_tool_loop(request, self.tool_loops)}
+
+    def _answered(self, result: RouteResult) -> RouteResult:
+        self.tool_loops.remember(result)
+        return result
 
     # --- Runnable-style API ------------------------------------------------------------
     def invoke(self, input: MessagesInput | RouteRequest, config: Any = None, **options: Any) -> RouteResult:
@@ -96,25 +103,34 @@ class Router:
         Raises:
             RouterError: a subclass saying what went wrong (bad input, backend down...).
         """
-        state = self.graph.invoke(self._state(input, options), config)
-        return state["result"]  # type: ignore[no-any-return]
+        start = self._state(input, options)
+        with trace_request(start["request"]) as span:
+            state = self.graph.invoke(start, config)
+            return span.done(self._answered(state["result"]))
 
     async def ainvoke(self, input: MessagesInput | RouteRequest, config: Any = None, **options: Any) -> RouteResult:
-        state = await self.graph.ainvoke(self._state(input, options), config)
-        return state["result"]  # type: ignore[no-any-return]
+        start = self._state(input, options)
+        with trace_request(start["request"]) as span:
+            state = await self.graph.ainvoke(start, config)
+            return span.done(self._answered(state["result"]))
 
     def stream(self, input: MessagesInput | RouteRequest, config: Any = None, **options: Any) -> Iterator[RouterEvent]:
         """Yield tokens as they are generated, each finished node, then the result."""
-        for mode, payload in self.graph.stream(
-            self._state(input, options), config, stream_mode=["custom", "updates"]
-        ):
-            yield from _events(mode, payload)
+        start = self._state(input, options)
+        steps = self.graph.stream(start, config, stream_mode=["custom", "updates"])
+        for mode, payload in traced_stream(start["request"], steps):
+            for event in _events(mode, payload):
+                if event.result is not None:
+                    self._answered(event.result)
+                yield event
 
     async def astream(self, input: MessagesInput | RouteRequest, config: Any = None, **options: Any) -> AsyncIterator[RouterEvent]:
-        async for mode, payload in self.graph.astream(
-            self._state(input, options), config, stream_mode=["custom", "updates"]
-        ):
+        start = self._state(input, options)
+        steps = self.graph.astream(start, config, stream_mode=["custom", "updates"])
+        async for mode, payload in atraced_stream(start["request"], steps):
             for event in _events(mode, payload):
+                if event.result is not None:
+                    self._answered(event.result)
                 yield event
 
     def batch(self, inputs: Sequence[MessagesInput | RouteRequest], config: Any = None, *, max_concurrency: int = 4, **options: Any) -> list[RouteResult]:
@@ -134,6 +150,28 @@ class Router:
     def classify(self, input: MessagesInput) -> RouteDecision:
         """The classifier's decision for ``input`` (no generation)."""
         return self.classifier.classify(normalize_messages(input))
+
+    def warm_up(self) -> None:
+        """Load now what the first request would wait for (blocking: call it from a
+        thread in async code): the classifier's models (language id, the embedding
+        index) and each verifier's worker (math: a sympy process). A classifier or
+        verifier opts in with a ``warm_up()`` method (a verifier's module may hold it).
+
+        Raises:
+            ConfigError: the embedding stage is on but its model is not installed.
+        """
+        classifier = getattr(self.classifier, "inner", self.classifier)  # the server's wrapper
+        warm = getattr(classifier, "warm_up", None)
+        if warm is not None:
+            warm()
+        for name in sorted(self.assets.verifier_names):
+            verifier = self.assets.verifier(name)
+            warm = getattr(verifier, "warm_up", None)
+            if warm is None:
+                module = sys.modules.get(getattr(verifier, "__module__", "") or "")
+                warm = getattr(module, "warm_up", None)
+            if warm is not None:
+                warm()
 
     # --- lifecycle ----------------------------------------------------------------------
     def close(self) -> None:
@@ -157,22 +195,18 @@ class Router:
 
 def _events(mode: str, payload: Any) -> Iterator[RouterEvent]:
     if mode == "custom" and isinstance(payload, dict) and payload.get("type") == "token":
-        yield RouterEvent(type="token", text=payload["text"], thinking=payload.get("thinking", ""))
+        yield RouterEvent(
+            type="token",
+            text=payload["text"],
+            thinking=payload.get("thinking", ""),
+            model=payload.get("model", ""),
+        )
         return
     if mode != "updates" or not isinstance(payload, dict):
         return
-    for node, update in payload.items():
-        trace = (update or {}).get("trace") or []
-        detail = trace[0].detail if trace else {}
-        yield RouterEvent(type="node", node=node, data=detail)
+    for update in payload.values():
+        # one event per step of the trace: ``plan`` reports guard, classify, select, render
+        for step in (update or {}).get("trace") or []:
+            yield RouterEvent(type="node", node=step.node, data=step.detail)
         if update and "result" in update:
             yield RouterEvent(type="result", result=update["result"])
-
-
-def _thinking_runners() -> tuple[Any, Any]:
-    """The thinking-budget controller's runners, when that tool is installed."""
-    try:
-        from qwen_router.tools.thinking_budget import arun_with_budget, run_with_budget
-    except ImportError:
-        return None, None
-    return run_with_budget, arun_with_budget

@@ -12,7 +12,9 @@ Branches follow what a caller does about the error, not where it came from::
     │   ├── BackendTimeout       no answer in time (retryable)
     │   ├── ModelNotFound        the model is not there (carries the command that fixes it)
     │   ├── ModelCapabilityError the model cannot take this request (also an InputError)
+    │   ├── ContinuationUnsupported  the server answered a continuation with a fresh reply
     │   └── BackendResponseError the backend answered with an error (``status_code``)
+    │       └── StructuredOutputError  the answer does not fit the response_format
     └── ToolError                a tool node was misconfigured
 
 Every error has a one-line ``str()`` fit for a terminal, and an optional ``hint``.
@@ -26,12 +28,14 @@ __all__ = [
     "BackendTimeout",
     "BackendUnavailable",
     "ConfigError",
+    "ContinuationUnsupported",
     "ImageError",
     "InputError",
     "ModelCapabilityError",
     "ModelNotFound",
     "RouterError",
     "RoutingError",
+    "StructuredOutputError",
     "ToolError",
 ]
 
@@ -110,6 +114,11 @@ class ModelCapabilityError(BackendError, InputError):
     """
 
 
+class ContinuationUnsupported(BackendError):
+    """The server ignored a continuation (``continue_final_message``) and answered
+    with a fresh reply; the thinking-budget controller restarts instead."""
+
+
 class BackendResponseError(BackendError):
     """The backend answered with an error status."""
 
@@ -128,3 +137,15 @@ class BackendResponseError(BackendError):
     @property
     def retryable(self) -> bool:  # type: ignore[override]
         return self.status_code is None or self.status_code >= 500 or self.status_code == 429
+
+
+class StructuredOutputError(BackendResponseError):
+    """The model's answer is not the JSON the ``response_format`` asked for, even
+    after a repair attempt (a 502: the model, not the request, failed)."""
+
+    def __init__(self, message: str, *, hint: str | None = None, backend: str | None = None, model: str | None = None) -> None:
+        super().__init__(message, status_code=502, hint=hint, backend=backend, model=model)
+
+    @property
+    def retryable(self) -> bool:  # type: ignore[override]
+        return False

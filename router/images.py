@@ -58,7 +58,10 @@ class ImageLimits(BaseModel):
     max_images: int = Field(default=8, ge=0)
     max_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
     max_pixels: int = Field(default=40_000_000, ge=1)
+    max_total_pixels: int = Field(default=48_000_000, ge=1)
     allow_urls: bool = False
+    url_timeout_s: float = Field(default=10.0, gt=0)
+    url_allow_networks: list[str] = Field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -156,23 +159,16 @@ def _b64(text: str, where: str, max_bytes: int | None) -> bytes:
         ) from None
 
 
-def _fetch(url: str, where: str, max_bytes: int | None) -> bytes:
-    import httpx
+def _fetch(url: str, where: str, limits: ImageLimits) -> bytes:
+    from .image_urls import fetch_image_url_sync
 
-    limit = max_bytes or 1 << 62
-    try:
-        with httpx.stream("GET", url, timeout=10.0, follow_redirects=True) as response:
-            response.raise_for_status()
-            data = bytearray()
-            for piece in response.iter_bytes():
-                data += piece
-                if len(data) > limit:
-                    raise ImageError(
-                        f"{where}: {url} is over the limit of {limit} bytes"
-                    )
-    except httpx.HTTPError as exc:
-        raise ImageError(f"{where}: cannot fetch {url}: {exc}") from None
-    return bytes(data)
+    return fetch_image_url_sync(
+        url,
+        max_bytes=limits.max_bytes,
+        timeout_s=limits.url_timeout_s,
+        allow_networks=limits.url_allow_networks,
+        where=where,
+    )
 
 
 def load_image_bytes(
@@ -181,8 +177,12 @@ def load_image_bytes(
     allow_urls: bool = False,
     where: str = "image",
     max_bytes: int | None = None,
+    limits: ImageLimits | None = None,
 ) -> bytes:
     """Resolve one image reference (path, bytes, base64, data URL, URL) to its bytes.
+
+    URLs are fetched with :mod:`qwen_router.image_urls` (public addresses only, one
+    deadline, ``limits``' size cap).
 
     Raises:
         ImageError: a missing or unreadable file, bad base64 or data URL, a URL while
@@ -207,7 +207,10 @@ def load_image_bytes(
     if _is_url(text):
         if not allow_urls:
             raise _url_refused(where)
-        return _fetch(text, where, max_bytes)
+        fetch_limits = limits or ImageLimits()
+        if max_bytes is not None:
+            fetch_limits = fetch_limits.model_copy(update={"max_bytes": max_bytes})
+        return _fetch(text, where, fetch_limits)
     path = _existing_file(text)
     if path is not None:
         return _read_file(path, where, max_bytes)
@@ -270,7 +273,9 @@ def _pil() -> Any:
     return Image
 
 
-def _check(entry: _Entry, limits: ImageLimits, where: str) -> None:
+def _check(
+    entry: _Entry, limits: ImageLimits, where: str, budget: int | None = None
+) -> None:
     if entry.nbytes > limits.max_bytes:
         raise ImageError(
             f"{where}: {entry.nbytes} bytes is over the limit of {limits.max_bytes}"
@@ -280,9 +285,16 @@ def _check(entry: _Entry, limits: ImageLimits, where: str) -> None:
             f"{where}: {entry.width}x{entry.height} pixels is over the limit of "
             f"{limits.max_pixels}"
         )
+    if budget is not None and entry.width * entry.height > budget:
+        raise ImageError(
+            f"{where}: the request's images are over the limit of "
+            f"{limits.max_total_pixels} decoded pixels per request"
+        )
 
 
-def _decode_bytes(data: bytes, limits: ImageLimits, where: str) -> _Entry:
+def _decode_bytes(
+    data: bytes, limits: ImageLimits, where: str, budget: int | None = None
+) -> _Entry:
     Image = _pil()
     from PIL import ImageOps, UnidentifiedImageError
 
@@ -316,7 +328,8 @@ def _decode_bytes(data: bytes, limits: ImageLimits, where: str) -> _Entry:
                 f"{where}: unsupported image format {fmt or 'unknown'}",
                 hint=_formats_hint(),
             )
-        _check(_Entry(None, fmt, img.width, img.height, len(data)), limits, where)
+        header = _Entry(None, fmt, img.width, img.height, len(data))
+        _check(header, limits, where, budget)
         try:
             img.load()
             ImageOps.exif_transpose(img, in_place=True)
@@ -341,10 +354,13 @@ def decode_image(
     *,
     where: str = "image",
     enforce_url_policy: bool = True,
+    pixel_budget: int | None = None,
 ) -> DecodedImage:
     """Resolve, check and decode one image reference, reusing an earlier decode.
 
     ``enforce_url_policy=False`` lets a backend reuse an image the guard fetched.
+    ``pixel_budget``: the decoded pixels the request has left; a larger image is
+    refused from its header, before its pixels are decoded.
 
     Raises:
         ImageError: unreadable reference, over a limit, unsupported or corrupt image.
@@ -361,11 +377,12 @@ def decode_image(
             allow_urls=limits.allow_urls or not enforce_url_policy,
             where=where,
             max_bytes=limits.max_bytes,
+            limits=limits,
         )
-        entry = _decode_bytes(data, limits, where)
+        entry = _decode_bytes(data, limits, where, pixel_budget)
         _cache_put(key, entry)
     else:
-        _check(entry, limits, where)
+        _check(entry, limits, where, pixel_budget)
     return DecodedImage(
         entry.image, entry.format, entry.width, entry.height, entry.nbytes
     )
@@ -400,6 +417,7 @@ def _decode_all(
     messages: list[Message], limits: ImageLimits, *, enforce_url_policy: bool
 ) -> list[DecodedImage]:
     found: list[DecodedImage] = []
+    budget = limits.max_total_pixels
     for mi, message in enumerate(messages):
         if isinstance(message.content, str):
             continue
@@ -412,8 +430,13 @@ def _decode_all(
                     f"{where}: more than {limits.max_images} images in one request"
                 )
             decoded = decode_image(
-                part.image, limits, where=where, enforce_url_policy=enforce_url_policy
+                part.image,
+                limits,
+                where=where,
+                enforce_url_policy=enforce_url_policy,
+                pixel_budget=budget,
             )
+            budget -= decoded.width * decoded.height
             found.append(
                 DecodedImage(
                     decoded.image, decoded.format, decoded.width, decoded.height,

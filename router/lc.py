@@ -29,10 +29,42 @@ def from_langchain(messages: Sequence[BaseMessage | Message | dict[str, Any]]) -
             role = _ROLES.get(m.type)
             if role is None:
                 raise InputError(f"unsupported message type {m.type!r}")
-            plain.append({"role": role, "content": m.content})
+            plain.append(_plain(m, role))
         else:
             plain.append(m)
     return normalize_messages(plain)
+
+
+_KEPT_BLOCKS = ("text", "image_url", "image")
+
+
+def _plain(m: BaseMessage, role: str) -> dict[str, Any]:
+    """A langchain message as a plain dict, tool calls and tool results included.
+
+    Content blocks other than text and images (``tool_use``, ``reasoning``...) are
+    left out: a tool call travels in ``tool_calls``, not in the content.
+    """
+    content: Any = m.content
+    if isinstance(content, list):
+        content = [
+            {"type": "text", "text": b} if isinstance(b, str) else b
+            for b in content
+            if isinstance(b, str) or b.get("type") in _KEPT_BLOCKS
+        ]
+    item: dict[str, Any] = {"role": role, "content": content}
+    if isinstance(m, AIMessage) and m.tool_calls:
+        item["tool_calls"] = [
+            {"id": c.get("id"), "name": c["name"], "arguments": c.get("args") or {}}
+            for c in m.tool_calls
+        ]
+    routed = (getattr(m, "response_metadata", None) or {}).get("qwen_router")
+    if isinstance(m, AIMessage) and isinstance(routed, dict) and routed.get("route"):
+        item["route"] = str(routed["route"])
+    if isinstance(m, ToolMessage):
+        item["tool_call_id"] = m.tool_call_id
+        if m.name:
+            item["name"] = m.name
+    return item
 
 
 def to_langchain(messages: Sequence[Message]) -> list[BaseMessage]:
@@ -44,11 +76,14 @@ def to_langchain(messages: Sequence[Message]) -> list[BaseMessage]:
         if m.role == "user":
             out.append(HumanMessage(content=content))
         elif m.role == "assistant":
-            out.append(AIMessage(content=content))
+            calls = [{"id": c.id, "name": c.name, "args": c.arguments} for c in m.tool_calls]
+            out.append(AIMessage(content=content, tool_calls=calls))
         elif m.role == "system":
             out.append(SystemMessage(content=content))
         else:
-            out.append(ToolMessage(content=content, tool_call_id="tool"))
+            out.append(
+                ToolMessage(content=content, tool_call_id=m.tool_call_id or "tool", name=m.name)
+            )
     return out
 
 

@@ -14,12 +14,16 @@ model clamps it (Instruct-2507 off, Thinking-2507 / QwQ on, non-thinking models
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from pydantic import BaseModel, Field
 
 from .errors import InputError
-from .profiles import ModelSpec, Profile, RouteSpec, parse_model_spec
-from .thinking_models import apply_sampling_defaults, clamp_thinking, thinking_family
+from .profiles import ModelSpec, Profile, RouteSpec, parse_model_spec, split_model_spec
+from .thinking.families import FamilyTable, family_for, table_for
+from .thinking.models import apply_sampling_defaults, clamp_thinking, thinking_family
+from .thinking.policy import budget_for, sampling_mode
+from .tool_routing import plan_tools
 from .types import GenerationParams, Message, RouteDecision, RouteRequest
 
 __all__ = ["AUTO_THINKING_THRESHOLD", "Selection", "decide", "soft_thinking_switch"]
@@ -87,12 +91,16 @@ def _wanted_thinking(
 
 
 def _thinking(
-    spec: RouteSpec, decision: RouteDecision, request: RouteRequest, model: ModelSpec
+    spec: RouteSpec,
+    decision: RouteDecision,
+    request: RouteRequest,
+    model: ModelSpec,
+    table: FamilyTable | None = None,
 ) -> tuple[bool | None, int | None, list[str]]:
     """Thinking on/off (``None``: the model has no thinking), its budget, and why."""
     wanted, source = _wanted_thinking(spec, decision, request)
     reasons = [f"thinking {'on' if wanted else 'off'}: {source}"]
-    family = thinking_family(model.backend, model.name)
+    family = thinking_family(model.backend, model.name, table=table)
     thinking, why = clamp_thinking(family, wanted)
     if why:
         reasons.append(f"thinking {_word(thinking)}: {model} — {why}")
@@ -100,7 +108,13 @@ def _thinking(
         return thinking, None, reasons
     budget = request.thinking_budget
     if budget is None and spec.thinking.budget != 0:  # a route off by budget 0 and
-        budget = spec.thinking.budget  # overridden to think gets no budget
+        budget, why = budget_for(  # overridden to think gets no budget
+            spec.thinking.budget, spec.thinking.budget_by_difficulty, decision.difficulty
+        )
+        reasons += [why] if why else []
+    if budget == 0 and family != "always":
+        reasons.append("thinking off: budget 0")
+        return False, None, reasons
     if budget == 0:  # only an always-thinking model gets here
         reasons.append(
             "thinking budget 0 on an always-thinking model: thought closed at once"
@@ -114,12 +128,20 @@ def _word(thinking: bool | None) -> str:
 
 
 def decide(
-    decision: RouteDecision, profile: Profile, request: RouteRequest
+    decision: RouteDecision,
+    profile: Profile,
+    request: RouteRequest,
+    *,
+    known_backends: Collection[str] = (),
 ) -> tuple[RouteDecision, Selection]:
     """Pick the route and everything that serves it.
 
+    ``known_backends``: backend names a caller-forced ``request.model`` may use besides
+    the registered ones (the instances handed to the Router).
+
     Raises:
         InputError: the request forces a route the profile does not have.
+        ConfigError: the request forces a malformed model spec or an unknown backend.
     """
     reasons: list[str] = []
     template: str | None = None
@@ -160,18 +182,32 @@ def decide(
             route = "general"
         if route != decision.route:
             decision = decision.model_copy(update={"route": route})
+    tools = plan_tools(profile, request, route)  # tool loops and tool-capable models
+    if tools.route != route:
+        route = tools.route
+        decision = decision.model_copy(update={"route": route})
+    if tools.signals:
+        decision = decision.model_copy(update={"signals": [*decision.signals, *tools.signals]})
+    reasons += tools.reasons
     spec = profile.route(route)
     verifiers = verifiers or list(spec.verifiers)
     if request.model:
-        candidates = [parse_model_spec(request.model)]
+        candidates = [parse_model_spec(request.model, extra=known_backends)]
         reasons.append(f"model forced by caller: {request.model}")
+    elif tools.candidates:
+        candidates = tools.candidates
     else:
-        candidates = [parse_model_spec(s) for s in [spec.model, *spec.fallbacks]]
-    thinking, budget, why = _thinking(spec, decision, request, candidates[0])
+        # the profile's own specs were checked when it was loaded
+        candidates = [split_model_spec(s) for s in [spec.model, *spec.fallbacks]]
+    table = table_for(tuple(profile.families))
+    thinking, budget, why = _thinking(spec, decision, request, candidates[0], table)
     reasons += why
-    params, why = apply_sampling_defaults(spec.params.merged(request.params), thinking)
+    entry = family_for(candidates[0].backend, candidates[0].name, table=table)
+    params, why = apply_sampling_defaults(
+        spec.params.merged(request.params), sampling_mode(thinking, budget), entry
+    )
     reasons += why
-    selection = Selection(
+    selection = Selection.model_construct(
         route=route,
         template=template or spec.template or route,
         spec=spec,

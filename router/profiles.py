@@ -6,7 +6,7 @@ A profile is data only. It names backends and templates; it never holds live cli
 from __future__ import annotations
 
 import importlib.resources
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,10 @@ from pydantic import (
 )
 
 from .errors import ConfigError
+from .observability.thresholds import HealthThresholds
+from .thinking.capabilities import ModelCapabilities
+from .thinking.families import ModelFamily
+from .thinking.policy import DifficultyLevel
 from .types import GenerationParams, ThinkingMode
 
 __all__ = [
@@ -31,13 +35,13 @@ __all__ = [
     "RetryConfig",
     "RouteSpec",
     "ThinkingConfig",
+    "check_backends",
     "list_profiles",
     "load_profile",
     "parse_model_spec",
     "resolve_preferences",
+    "split_model_spec",
 ]
-
-KNOWN_BACKENDS = ("hf", "gguf", "ollama", "openai", "llamacpp", "fake")
 
 
 class ModelSpec(BaseModel):
@@ -51,25 +55,37 @@ class ModelSpec(BaseModel):
         return f"{self.backend}:{self.name}"
 
 
-def parse_model_spec(spec: str) -> ModelSpec:
-    """Parse ``BACKEND:MODEL``; only the first colon separates (Ollama tags keep theirs).
+def split_model_spec(spec: str) -> ModelSpec:
+    """Parse ``BACKEND:MODEL`` without checking that the backend exists; only the first
+    colon separates (Ollama tags keep theirs).
+
+    Raises:
+        ConfigError: no backend prefix or no model name.
+    """
+    backend, sep, name = spec.partition(":")
+    if not sep or not name.strip() or not backend.strip():
+        raise ConfigError(
+            f"model spec {spec!r} must look like BACKEND:MODEL",
+            hint="e.g. ollama:qwen3:8b or hf:Qwen/Qwen2.5-7B-Instruct",
+        )
+    return ModelSpec.model_construct(backend=backend.strip().lower(), name=name.strip())
+
+
+def parse_model_spec(spec: str, *, extra: Collection[str] = ()) -> ModelSpec:
+    """Parse ``BACKEND:MODEL`` and check that the backend is registered (or is one of
+    ``extra``, the names of backend instances handed to a Router).
 
     Raises:
         ConfigError: no backend prefix, or an unknown backend.
     """
-    backend, sep, name = spec.partition(":")
-    if not sep or not name.strip():
-        raise ConfigError(
-            f"model spec {spec!r} must look like BACKEND:MODEL",
-            hint=f"backends: {', '.join(KNOWN_BACKENDS)}",
-        )
-    backend = backend.strip().lower()
-    if backend not in KNOWN_BACKENDS:
-        raise ConfigError(
-            f"unknown backend {backend!r} in model spec {spec!r}",
-            hint=f"expected one of: {', '.join(KNOWN_BACKENDS)}",
-        )
-    return ModelSpec(backend=backend, name=name.strip())
+    from qwen_router.backends.registry import check_backend
+
+    parsed = split_model_spec(spec)
+    try:
+        check_backend(parsed.backend, extra)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc.message} in model spec {spec!r}", hint=exc.hint) from None
+    return parsed
 
 
 class _Strict(BaseModel):
@@ -79,6 +95,9 @@ class _Strict(BaseModel):
 class ThinkingConfig(_Strict):
     mode: ThinkingMode = "off"
     budget: int | None = Field(default=None, ge=0)
+    # decision.difficulty -> budget, e.g. {easy: 0, medium: 512, hard: 2048}
+    # (qwen_router.thinking.policy); replaces ``budget`` when a difficulty is known.
+    budget_by_difficulty: dict[DifficultyLevel, int] | None = None
 
     @field_validator("mode", mode="before")
     @classmethod
@@ -104,7 +123,7 @@ class RouteSpec(_Strict):
     def _check_specs(self) -> RouteSpec:
         for spec in [self.model, *self.fallbacks]:
             try:
-                parse_model_spec(spec)
+                split_model_spec(spec)
             except ConfigError as exc:
                 raise ValueError(str(exc)) from None
         return self
@@ -145,16 +164,19 @@ class Profile(_Strict):
     classifier: ClassifierConfig = Field(default_factory=ClassifierConfig)
     policy: PolicyConfig = Field(default_factory=PolicyConfig)
     retry: RetryConfig = Field(default_factory=RetryConfig)
+    health: HealthThresholds = Field(default_factory=HealthThresholds)
     templates_dir: str | None = None
+    # model family entries added before the shipped table (qwen_router.thinking.families)
+    families: list[ModelFamily] = Field(default_factory=list)
+    # per model spec: {tools, vision, thinking, context}; unset fields come from the
+    # family table (qwen_router.thinking.capabilities.capabilities_of)
+    models: dict[str, ModelCapabilities] = Field(default_factory=dict)
     source: str | None = Field(default=None, exclude=True)
 
     @model_validator(mode="after")
     def _check_routes(self) -> Profile:
         if "general" not in self.routes:
             raise ValueError("routes must include 'general' (the fallback route)")
-        for backend in [*self.prefer, *(b for bs in self.prefer.values() for b in bs)]:
-            if backend not in KNOWN_BACKENDS:
-                raise ValueError(f"prefer: unknown backend {backend!r}")
         return self
 
     def route(self, name: str) -> RouteSpec:
@@ -173,7 +195,7 @@ class Profile(_Strict):
 
     def with_route_model(self, route: str, spec: str) -> Profile:
         """A copy whose ``route`` is served by ``spec``."""
-        parse_model_spec(spec)
+        split_model_spec(spec)
         routes = dict(self.routes)
         routes[route] = self.route(route).model_copy(update={"model": spec})
         return self.model_copy(update={"routes": routes})
@@ -190,8 +212,15 @@ def list_profiles() -> list[str]:
     )
 
 
-def load_profile(profile: str | Path | Profile | None = None) -> Profile:
+def load_profile(
+    profile: str | Path | Profile | None = None, *, backends: Collection[str] = ()
+) -> Profile:
     """Load a shipped profile by name, or a YAML file by path. ``None`` means ``local``.
+
+    A relative ``templates_dir`` is resolved against the profile file's folder. Every
+    backend a loaded file names in a route, a fallback or ``prefer`` must be registered,
+    or be one of ``backends`` (the names of instances handed to a Router). A Profile
+    object is returned as it is (preferences applied); the Router checks it when built.
 
     Raises:
         ConfigError: the file is missing, not YAML, or fails validation; the message
@@ -204,16 +233,47 @@ def load_profile(profile: str | Path | Profile | None = None) -> Profile:
     if path.suffix in (".yaml", ".yml") or path.exists():
         if not path.is_file():
             raise ConfigError(f"profile file not found: {path}")
-        return _parse(path.read_text(encoding="utf-8"), str(path))
-    resource = _builtin_dir() / f"{name}.yaml"
-    if not resource.is_file():
-        raise ConfigError(
-            f"unknown profile {name!r}", hint=f"shipped profiles: {', '.join(list_profiles())}"
-        )
-    return _parse(resource.read_text(encoding="utf-8"), f"{name}.yaml (shipped)")
+        loaded = _parse(path.read_text(encoding="utf-8"), str(path), path.resolve().parent)
+    else:
+        resource = _builtin_dir() / f"{name}.yaml"
+        if not resource.is_file():
+            raise ConfigError(
+                f"unknown profile {name!r}", hint=f"shipped profiles: {', '.join(list_profiles())}"
+            )
+        loaded = _parse(resource.read_text(encoding="utf-8"), f"{name}.yaml (shipped)", None)
+    check_backends(loaded, backends)
+    return resolve_preferences(loaded)
 
 
-def _parse(text: str, source: str) -> Profile:
+def check_backends(profile: Profile, extra: Collection[str] = ()) -> None:
+    """Every backend the profile names is registered or one of ``extra``.
+
+    Raises:
+        ConfigError: naming the profile, the field and the unknown backend.
+    """
+    from qwen_router.backends.registry import check_backend
+
+    fields: list[tuple[str, str]] = []
+    for route, spec in profile.routes.items():
+        fields.append((f"routes.{route}.model", split_model_spec(spec.model).backend))
+        fields += [
+            (f"routes.{route}.fallbacks[{i}]", split_model_spec(f).backend)
+            for i, f in enumerate(spec.fallbacks)
+        ]
+    for key, alts in profile.prefer.items():
+        fields.append((f"prefer.{key}", key))
+        fields += [(f"prefer.{key}[{i}]", alt) for i, alt in enumerate(alts)]
+    for where, backend in fields:
+        try:
+            check_backend(backend, extra)
+        except ConfigError as exc:
+            raise ConfigError(
+                f"{profile.source or profile.name}: field {where!r}: {exc.message}",
+                hint=exc.hint,
+            ) from None
+
+
+def _parse(text: str, source: str, folder: Path | None) -> Profile:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -230,7 +290,11 @@ def _parse(text: str, source: str) -> Profile:
         extra = f" (+{exc.error_count() - 3} more)" if exc.error_count() > 3 else ""
         raise ConfigError(f"{source}: {'; '.join(problems)}{extra}") from None
     profile.source = source
-    return resolve_preferences(profile)
+    if folder is not None and profile.templates_dir:
+        templates = Path(profile.templates_dir).expanduser()
+        if not templates.is_absolute():
+            profile.templates_dir = str(folder / templates)
+    return profile
 
 
 def resolve_preferences(

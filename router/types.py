@@ -6,11 +6,13 @@ internal types, normalised once on entry.
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Mapping, Sequence
 from enum import Enum
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .errors import InputError
 
@@ -20,6 +22,7 @@ __all__ = [
     "ContentPart",
     "GenerationParams",
     "ImagePart",
+    "InvalidToolCall",
     "Message",
     "MessagesInput",
     "RouteDecision",
@@ -28,10 +31,15 @@ __all__ = [
     "TextPart",
     "ThinkingMode",
     "Timings",
+    "ToolCall",
+    "ToolChoice",
+    "ToolFunction",
+    "ToolSpec",
     "TraceEvent",
     "Usage",
     "Verification",
     "VerificationStatus",
+    "NamedToolChoice",
     "normalize_messages",
 ]
 
@@ -92,9 +100,113 @@ class ImagePart(_Model):
 ContentPart = Annotated[Union[TextPart, ImagePart], Field(discriminator="type")]
 
 
+_TOOL_NAME = r"^[A-Za-z0-9_.\-]{1,64}$"
+
+
+class ToolFunction(_Model):
+    """A function the model may call: a name, a description and a JSON schema."""
+
+    name: str = Field(pattern=_TOOL_NAME)
+    description: str = ""
+    parameters: dict[str, Any] = Field(
+        default_factory=lambda: {"type": "object", "properties": {}}
+    )
+    strict: bool | None = None
+
+
+class ToolSpec(_Model):
+    """One tool, in OpenAI's shape: ``{"type": "function", "function": {...}}``."""
+
+    type: Literal["function"] = "function"
+    function: ToolFunction
+
+    @property
+    def name(self) -> str:
+        return self.function.name
+
+
+class ToolCall(_Model):
+    """A call the model made: ``arguments`` is the parsed JSON object.
+
+    Also accepts OpenAI's wire shape (``{"id", "type", "function": {"name",
+    "arguments": "<JSON text>"}}``) and Ollama's (arguments as an object).
+    """
+
+    id: str = Field(default_factory=lambda: f"call_{uuid.uuid4().hex[:24]}")
+    name: str = Field(min_length=1)
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _wire_shapes(cls, value: Any) -> Any:
+        if not isinstance(value, Mapping):
+            return value
+        data = dict(value)
+        function = data.pop("function", None)
+        data.pop("type", None)
+        data.pop("index", None)
+        if isinstance(function, Mapping):
+            data.setdefault("name", function.get("name"))
+            data.setdefault("arguments", function.get("arguments"))
+        arguments = data.get("arguments")
+        if isinstance(arguments, str):
+            try:
+                data["arguments"] = json.loads(arguments) if arguments.strip() else {}
+            except ValueError:
+                raise ValueError("tool call arguments must be a JSON object") from None
+        elif arguments is None:
+            data["arguments"] = {}
+        if data.get("id") is None:
+            data.pop("id", None)
+        return data
+
+    @property
+    def arguments_json(self) -> str:
+        """The arguments as OpenAI sends them: JSON text."""
+        return json.dumps(self.arguments, ensure_ascii=False)
+
+
+class InvalidToolCall(_Model):
+    """Model output that looked like a tool call but did not parse."""
+
+    name: str | None = None
+    arguments: str = ""
+    error: str
+
+
+class NamedToolChoice(_Model):
+    """``tool_choice`` naming one function (OpenAI: ``{"type": "function",
+    "function": {"name": ...}}``)."""
+
+    type: Literal["function"] = "function"
+    function: dict[str, str]
+
+    @property
+    def name(self) -> str:
+        return self.function.get("name", "")
+
+
+ToolChoice = Union[Literal["auto", "none", "required"], NamedToolChoice]
+
+
 class Message(_Model):
     role: Role
     content: str | list[ContentPart] = ""
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    tool_call_id: str | None = None
+    name: str | None = None
+    # The route that produced this assistant turn (router.graph records it in
+    # response_metadata["qwen_router"]["route"]); the classifier's prior for
+    # follow-ups. Not sent to any model.
+    route: str | None = None
+
+    @model_validator(mode="after")
+    def _tool_fields(self) -> Message:
+        if self.tool_calls and self.role != "assistant":
+            raise ValueError("only assistant messages carry tool_calls")
+        if self.tool_call_id is not None and self.role != "tool":
+            raise ValueError("only tool messages carry tool_call_id")
+        return self
 
     @property
     def text(self) -> str:
@@ -139,6 +251,8 @@ def normalize_messages(messages: MessagesInput) -> list[Message]:
         if not isinstance(item, Mapping):
             raise InputError(f"message {i} must be a mapping with 'role' and 'content'")
         data = dict(item)
+        if data.get("content") is None:  # OpenAI: an assistant turn with only tool_calls
+            data["content"] = ""
         if isinstance(data.get("content"), list):
             data["content"] = [
                 _part_from_openai(p) if isinstance(p, Mapping) else p
@@ -176,6 +290,7 @@ class GenerationParams(_Model):
     seed: int | None = None
     stop: list[str] | None = None
     repetition_penalty: float | None = Field(default=None, gt=0)
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
     num_ctx: int | None = Field(default=None, ge=1)
 
     def merged(self, override: GenerationParams | None) -> GenerationParams:
@@ -195,7 +310,32 @@ class RouteRequest(_Model):
     thinking: bool | None = None
     thinking_budget: int | None = Field(default=None, ge=0)
     response_format: dict[str, Any] | None = None
+    tools: list[ToolSpec] = Field(default_factory=list)
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    # The classifier's decision when the caller already made it (the server plans each
+    # request before answering): the graph then skips classification.
+    decision: RouteDecision | None = Field(default=None, exclude=True)
+
+    @model_validator(mode="after")
+    def _tool_choice_names_a_tool(self) -> RouteRequest:
+        choice = self.tool_choice
+        if isinstance(choice, NamedToolChoice):
+            if choice.name not in {t.name for t in self.tools}:
+                raise ValueError(f"tool_choice names {choice.name!r}, which is not in tools")
+        elif choice == "required" and not self.tools:
+            raise ValueError("tool_choice 'required' needs tools")
+        return self
+
+    @property
+    def offered_tools(self) -> list[ToolSpec]:
+        """The tools the model may call on this turn (none for ``tool_choice: none``)."""
+        if self.tool_choice == "none":
+            return []
+        if isinstance(self.tool_choice, NamedToolChoice):
+            return [t for t in self.tools if t.name == self.tool_choice.name]
+        return list(self.tools)
 
 
 class RouteDecision(_Model):
@@ -216,6 +356,12 @@ class Usage(_Model):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     thinking_tokens: int = 0
+    estimated: bool = False  # counted locally: the server reported no usage
+    # process memory over the call, in-process backends only (see
+    # qwen_router.observability.resources for how each is taken); None: not measured
+    rss_delta_bytes: int | None = None
+    rss_peak_bytes: int | None = None
+    cuda_peak_bytes: int | None = None
 
     @property
     def total_tokens(self) -> int:
@@ -226,7 +372,16 @@ class Usage(_Model):
             prompt_tokens=self.prompt_tokens + other.prompt_tokens,
             completion_tokens=self.completion_tokens + other.completion_tokens,
             thinking_tokens=self.thinking_tokens + other.thinking_tokens,
+            estimated=self.estimated or other.estimated,
+            rss_delta_bytes=_combine(self.rss_delta_bytes, other.rss_delta_bytes, sum),
+            rss_peak_bytes=_combine(self.rss_peak_bytes, other.rss_peak_bytes, max),
+            cuda_peak_bytes=_combine(self.cuda_peak_bytes, other.cuda_peak_bytes, max),
         )
+
+
+def _combine(a: int | None, b: int | None, how: Any) -> int | None:
+    values = [v for v in (a, b) if v is not None]
+    return int(how(values)) if values else None
 
 
 class Timings(_Model):
@@ -240,6 +395,14 @@ class Timings(_Model):
     generate_ms: float = 0.0
     thinking_ms: float = 0.0
     verify_ms: float = 0.0
+    queue_ms: float = 0.0  # waiting for a backend slot (the server's gate)
+    # the answering generation's throughput (qwen_router.observability.throughput)
+    prefill_ms: float | None = None
+    decode_ms: float | None = None
+    prefill_tokens_per_s: float | None = None
+    decode_tokens_per_s: float | None = None
+    tokens_per_s: float | None = None
+    throughput_source: str | None = None  # "server" | "measured"
 
 
 class Verification(_Model):
@@ -273,7 +436,12 @@ class RouteResult(_Model):
     trace: list[TraceEvent] = Field(default_factory=list)
     finish_reason: str | None = None
     thinking_budget_hit: bool = False
+    thinking_method: str | None = None  # native | continuation | restart
     repairs: int = 0
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    invalid_tool_calls: list[InvalidToolCall] = Field(default_factory=list)
+    # how the answer was held to the response_format: server, grammar or instructed
+    structured: str | None = None
 
     @property
     def route(self) -> str:
@@ -296,6 +464,10 @@ class RouteResult(_Model):
             "trace": [e.model_dump() for e in self.trace],
             "finish_reason": self.finish_reason,
             "thinking_budget_hit": self.thinking_budget_hit,
+            "thinking_method": self.thinking_method,
             "repairs": self.repairs,
+            "tool_calls": [c.model_dump() for c in self.tool_calls],
+            "invalid_tool_calls": [c.model_dump() for c in self.invalid_tool_calls],
+            "structured": self.structured,
             "decision": self.decision.model_dump(),
         }

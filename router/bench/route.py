@@ -6,7 +6,11 @@ the share of items whose ``also`` label(s) the classifier also reported, languag
 accuracy on non-English items, calibration (expected calibration error and a
 reliability table), and per-stage latency (p50 / p99) with how often each stage ran.
 
-    python -m qwen_router.bench.route --data ../shared/data/route_dev.jsonl [--json]
+    qwen-router bench route                     # the packaged 40-prompt sample
+    qwen-router bench route --data ../shared/data/route_dev.jsonl [--json]
+    qwen-router bench route --data ../shared/data/route_dev.jsonl --cv 5
+    qwen-router bench route --multiturn data/multiturn/mt_bench.jsonl
+    qwen-router bench route --difficulty ../shared/data/math_dev.jsonl
 """
 
 from __future__ import annotations
@@ -382,21 +386,78 @@ def _rich(report: RouteBenchReport) -> None:
             console.print(block, highlight=False, markup=False)
 
 
+def _sample() -> str:
+    import importlib.resources
+
+    return str(importlib.resources.files("qwen_router.bench") / "data" / "route_sample.jsonl")
+
+
+def _print_extra(args: argparse.Namespace) -> None:
+    from .route_eval import cross_validate, difficulty, multiturn
+
+    data = args.data or _sample()
+    reports: list[Any] = []
+    if args.cv:
+        r = cross_validate(data, folds=args.cv, profile=args.profile)
+        reports.append(r)
+        if not args.json:
+            print(f"{args.cv}-fold cross-validation: {r.data} ({r.items} items)")
+            print(f"held-out macro-F1 {r.macro_f1:.4f}   accuracy {r.accuracy:.4f}   "
+                  f"ECE {r.ece:.4f}")  # fmt: skip
+            print("held-out recall: " + ", ".join(f"{k} {v:.4f}" for k, v in r.recall.items()))
+            for c in r.chosen:
+                print(f"  fold {c['fold']}: temperature {c['temperature']}, "
+                      f"rule_weight {c['rule_weight']}, calibration {c['calibration']}")
+            print(f"fitted on all: {r.fitted_all}")
+    if args.multiturn:
+        m = multiturn(args.multiturn, profile=args.profile)
+        reports.append(m)
+        if not args.json:
+            print(f"multi-turn: {m.data} ({m.conversations} conversations)")
+            print(f"first turns {m.first_turn_accuracy:.4f}; second turns: content "
+                  f"{m.second_turn_accuracy_content:.4f}, recorded route "
+                  f"{m.second_turn_accuracy_metadata:.4f}, last message alone "
+                  f"{m.second_turn_accuracy_alone:.4f}; route switches {m.switches_content}")
+            for e in m.errors:
+                print(f"  {e['id']}: want {e['want']}, got {e['got']} ({e['stage']})")
+    if args.difficulty:
+        d = difficulty(args.difficulty, profile=args.profile)
+        reports.append(d)
+        if not args.json:
+            print(f"difficulty: {d.data}: Spearman vs MATH-500 level "
+                  f"{d.spearman_level:.4f} ({d.math500_items} items), mean by level "
+                  f"{d.mean_by_level}; AUC MATH over GSM8K {d.auc_math_over_gsm8k:.4f} "
+                  f"(means {d.mean_math500:.3f} vs {d.mean_gsm8k:.3f})")
+    if args.json:
+        print(json.dumps([r.model_dump() for r in reports], indent=2))
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``qwen-router bench route --data FILE.jsonl [--json] [--profile P]``."""
+    """``qwen-router bench route [--data FILE.jsonl] [--cv K] [--multiturn FILE]
+    [--difficulty FILE] [--json] [--profile P]``."""
     parser = argparse.ArgumentParser(
         prog="qwen-router bench route", description=__doc__.split("\n")[0]
     )
     parser.add_argument(
-        "--data", required=True, help="labeled JSONL (text, label, also?, lang?)"
-    )
+        "--data", default=None,
+        help="labeled JSONL (text, label, also?, lang?); default: the packaged sample",
+    )  # fmt: skip
+    parser.add_argument("--cv", type=int, default=0, metavar="K",
+                        help="K-fold cross-validation of the fitted knobs and calibration")
+    parser.add_argument("--multiturn", default=None, metavar="FILE",
+                        help="two-turn conversations: {id, route, turns}")
+    parser.add_argument("--difficulty", default=None, metavar="FILE",
+                        help="math problems with source and MATH level (math_dev.jsonl)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument(
         "--profile", default=None, help="profile name or YAML path (default: local)"
     )
     args = parser.parse_args(argv)
     try:
-        report = run(args.data, profile=args.profile)
+        if args.cv or args.multiturn or args.difficulty:
+            _print_extra(args)
+            return 0
+        report = run(args.data or _sample(), profile=args.profile)
     except RouterError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

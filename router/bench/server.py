@@ -37,14 +37,28 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["main", "run"]
+__all__ = [
+    "HttpxLoad",
+    "PROMPT",
+    "WrkLoad",
+    "closed_loop",
+    "cpu_seconds",
+    "free_port",
+    "main",
+    "overhead_profile",
+    "percentiles",
+    "request_body",
+    "run",
+    "start_server",
+    "wait_ready",
+]
 
 _ROUTES = ("general", "code", "math", "vision", "multilingual")
 PROMPT = "Hello there, how are you today?"
 _PATH = "/v1/chat/completions"
 
 
-def _profile(directory: Path) -> Path:
+def overhead_profile(directory: Path) -> Path:
     routes = "\n".join(
         f"  {r}:\n    model: fake:overhead\n    template: {r}" for r in _ROUTES
     )
@@ -57,12 +71,12 @@ def _profile(directory: Path) -> Path:
     return path
 
 
-def _body(stream: bool) -> dict[str, Any]:
+def request_body(stream: bool) -> dict[str, Any]:
     messages = [{"role": "user", "content": PROMPT}]
     return {"model": "auto", "messages": messages, "stream": stream}
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
@@ -80,14 +94,14 @@ def _serve(profile: str, port: int, workers: int) -> int:
 
 
 # --- measuring ------------------------------------------------------------------------
-def _cpu_seconds(pid: int) -> float | None:
+def cpu_seconds(pid: int) -> float | None:
     """CPU time of ``pid`` and its descendants (Linux ``/proc``; ``None`` elsewhere)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         total = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         for task in Path(f"/proc/{pid}/task").iterdir():
             for child in (task / "children").read_text().split():
-                total += _cpu_seconds(int(child)) or 0.0
+                total += cpu_seconds(int(child)) or 0.0
         return total
     except (OSError, ValueError, IndexError):
         return None
@@ -105,13 +119,13 @@ def _result(
     }
 
 
-def _percentiles(samples: list[float]) -> tuple[float, float]:
+def percentiles(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
     p99 = ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
     return statistics.median(ordered) * 1000, p99 * 1000
 
 
-async def _closed_loop(
+async def closed_loop(
     call: Callable[[], Awaitable[None]], seconds: float, concurrency: int
 ) -> tuple[int, float, float, float]:
     """``concurrency`` clients calling back to back for ``seconds``."""
@@ -127,7 +141,7 @@ async def _closed_loop(
     start = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(concurrency)))
     wall = time.perf_counter() - start
-    return (len(latencies), wall, *_percentiles(latencies))
+    return (len(latencies), wall, *percentiles(latencies))
 
 
 def _inprocess(router: Any, seconds: float, concurrency: int) -> dict[str, Any]:
@@ -135,7 +149,7 @@ def _inprocess(router: Any, seconds: float, concurrency: int) -> dict[str, Any]:
         await router.ainvoke(PROMPT)
 
     cpu = time.process_time()
-    n, wall, p50, p99 = asyncio.run(_closed_loop(call, seconds, concurrency))
+    n, wall, p50, p99 = asyncio.run(closed_loop(call, seconds, concurrency))
     return _result(n, wall, p50, p99, time.process_time() - cpu)
 
 
@@ -148,11 +162,11 @@ def _sync(router: Any, seconds: float) -> dict[str, Any]:
         latencies.append(time.perf_counter() - t)
     wall = time.perf_counter() - start
     return _result(
-        len(latencies), wall, *_percentiles(latencies), time.process_time() - cpu
+        len(latencies), wall, *percentiles(latencies), time.process_time() - cpu
     )
 
 
-class _Wrk:
+class WrkLoad:
     """``wrk`` as the load generator: one thread, ``concurrency`` connections."""
 
     name = "wrk"
@@ -162,7 +176,7 @@ class _Wrk:
         self.script = directory / "post.lua"
         self.script.write_text(
             'wrk.method = "POST"\n'
-            f"wrk.body = [[{json.dumps(_body(stream))}]]\n"
+            f"wrk.body = [[{json.dumps(request_body(stream))}]]\n"
             'wrk.headers["Content-Type"] = "application/json"\n',
             encoding="utf-8",
         )
@@ -192,13 +206,13 @@ def _wrk_ms(out: str, label: str) -> float:
     return float(found.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[found.group(2)]
 
 
-class _Httpx:
+class HttpxLoad:
     """``httpx.AsyncClient`` with a keep-alive pool, in this process."""
 
     name = "httpx"
 
     def __init__(self, url: str, stream: bool) -> None:
-        self.url, self.body = url, _body(stream)
+        self.url, self.body = url, request_body(stream)
 
     def __call__(
         self, seconds: float, concurrency: int
@@ -222,13 +236,13 @@ class _Httpx:
                 if response.status_code != 200:
                     raise RuntimeError(f"server answered {response.status_code}")
 
-            return await _closed_loop(call, seconds, concurrency)
+            return await closed_loop(call, seconds, concurrency)
 
 
 def _http(load: Any, pid: int, seconds: float, concurrency: int) -> dict[str, Any]:
-    before = _cpu_seconds(pid)
+    before = cpu_seconds(pid)
     n, wall, p50, p99 = load(seconds, concurrency)
-    after = _cpu_seconds(pid)
+    after = cpu_seconds(pid)
     cpu = after - before if before is not None and after is not None else None
     return _result(n, wall, p50, p99, cpu)
 
@@ -287,7 +301,7 @@ def _summary(
     }
 
 
-def _start_server(profile: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_server(profile: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
     command = [
         sys.executable, "-m", "qwen_router.bench.server",
         "--serve", str(profile), str(port), str(workers),
@@ -317,13 +331,13 @@ def run(
     use_wrk = client == "wrk" or (client == "auto" and shutil.which("wrk") is not None)
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
-        profile, port = _profile(Path(tmp)), _free_port()
+        profile, port = overhead_profile(Path(tmp)), free_port()
         url = f"http://127.0.0.1:{port}"
-        load = _Wrk(url, stream, Path(tmp)) if use_wrk else _Httpx(url, stream)
-        child = _start_server(profile, port, workers)
+        load = WrkLoad(url, stream, Path(tmp)) if use_wrk else HttpxLoad(url, stream)
+        child = start_server(profile, port, workers)
         router = Router(str(profile))
         try:
-            _wait_ready(url, child, workers)
+            wait_ready(url, child, workers)
             for c in levels:  # warm-up: connections, caches, lazy imports
                 load(1, c)
                 _inprocess(router, 0.5, c)
@@ -356,7 +370,7 @@ def run(
     }
 
 
-def _wait_ready(url: str, child: subprocess.Popen[bytes], workers: int) -> None:
+def wait_ready(url: str, child: subprocess.Popen[bytes], workers: int) -> None:
     import httpx
 
     deadline = time.monotonic() + 120

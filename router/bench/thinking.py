@@ -12,7 +12,7 @@ or the savings — random weights never finish a thought, and never open one by
 themselves, so "unlimited" shows no thinking there. Point ``--model`` at a real Qwen3
 (``hf:PATH`` or ``ollama:qwen3:8b``) to measure the savings.
 
-Run: ``qwen-router bench thinking --data /work/shared/data/math_dev.jsonl``
+Run: ``qwen-router bench thinking [--data PATH]`` (default: the shipped math sample)
 (``--model SPEC --limit N --max-tokens N --answer-tokens N --json``).
 """
 
@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+
+from qwen_router.bench.samples import sample_path
 
 __all__ = ["BudgetStats", "main", "run"]
 
@@ -77,7 +79,7 @@ def _request(
     model: str, question: str, budget: int | None, caps: tuple[int, int], seed: int
 ) -> Any:
     from qwen_router.backends.base import GenerateRequest
-    from qwen_router.thinking_models import apply_sampling_defaults
+    from qwen_router.thinking.models import apply_sampling_defaults
     from qwen_router.types import GenerationParams, Message
 
     max_tokens, answer_tokens = caps
@@ -96,7 +98,7 @@ def _request(
 
 
 def _one(backend: Any, request: Any) -> tuple[Any, float]:
-    from qwen_router.tools.thinking_budget import run_with_budget
+    from qwen_router.tools.budget import run_with_budget
 
     start = time.perf_counter()
     result = None
@@ -122,7 +124,7 @@ def run(
     """
     check = None
     if verify:
-        from qwen_router.tools.math_verify import verify as check
+        from qwen_router.tools.math import verify as check
     _one(backend, _request(model, "1+1?", 0, (1, 1), seed))  # load the model first
     stats = []
     for budget in budgets:
@@ -181,7 +183,8 @@ def _parser() -> argparse.ArgumentParser:
         prog="qwen-router bench thinking", description=__doc__.split("\n")[0]
     )
     parser.add_argument(
-        "--data", required=True, type=Path, help="JSONL with question / reference"
+        "--data", type=Path, default=None,
+        help="JSONL with question / reference (default: the shipped math sample)"
     )
     parser.add_argument(
         "--model", help="BACKEND:MODEL (default: a tiny random Qwen3, mechanics only)"
@@ -212,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     from qwen_router.backends.registry import create_backend
     from qwen_router.profiles import parse_model_spec
 
+    if args.data is None:
+        args.data = sample_path("math")
     rows = _load(args.data, args.limit)
     with tempfile.TemporaryDirectory(prefix="qwen-router-bench-") as tmp:
         if args.model:

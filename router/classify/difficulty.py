@@ -22,17 +22,36 @@ _HARD_MATH = re.compile(
 )
 _HARD_CODE = re.compile(
     r"\b(algorithm|complexity|dynamic programming|recursion|recursive|graph|tree|"
-    r"optimi[sz]e|efficient|concurren\w*|thread|async|parse|parser|compiler|"
+    r"optimi[sz]e|efficient|concurren\w{0,40}|thread|async|parse|parser|compiler|"
     r"subsequence|subarray|permutations?|combinations?|shortest path|heap|trie|"
-    r"binary search|memoi[sz]\w*|backtrack\w*)\b",
+    r"binary search|memoi[sz]\w{0,40}|backtrack\w{0,40})\b",
     re.I,
 )
 _CONSTRAINT = re.compile(
     r"\b(must|should|at least|at most|exactly|no more than|without|only|each|every|"
-    r"unless|except|constraints?)\b|^\s*([-*•]|\d+[.)])\s",
+    r"unless|except|constraints?)\b|^\s{0,8}([-*•]|\d{1,12}[.)])\s",
     re.I | re.M,
 )
-_SENTENCE = re.compile(r"[.?!。？！]+(\s|$)")
+# Notation and phrasing of competition problems (MATH levels 3-5) rather than
+# arithmetic word problems (GSM8K): symbols, counting and "all / possible" questions.
+_NOTATION = re.compile(
+    r"\\(frac|dfrac|sqrt|sum|prod|int|binom|log|ln|sin|cos|tan|cdot|pi|theta|angle|"
+    r"overline|lfloor|lceil|pmatrix|begin|infty|le|ge|leq|geq|neq|equiv|pmod|mid)\b|"
+    r"\^\s{0,2}\{?[\w-]{1,6}|[a-z]_\{?\w{1,4}|\|[^|\n]{1,40}\||\bi\b(?=\s{0,2}[+\-^])"
+)
+_ADVANCED = re.compile(
+    r"\b(find all|how many (ordered|positive|distinct|different|integers?|ways|real|"
+    r"values|solutions|pairs|triples|digits)|largest possible|smallest possible|"
+    r"greatest possible|least possible|sum of all|product of all|ordered pairs?|"
+    r"positive integers? n|real numbers?|complex numbers?|integer solutions|"
+    r"modulo|mod\b|remainder when|divisible by|relatively prime|prime factor\w{0,4}|"
+    r"polynomials?|roots|zeros|asymptotes?|tangent|inscribed|circumscribed|"
+    r"probability|expected value|sequence|series|geometric|arithmetic sequence|"
+    r"base \d{1,2}|digits?|functions? f|f\(x\)|domain|range|inequalit\w{1,4}|"
+    r"matri(x|ces)|determinant|vectors?|parabola|ellipse|hyperbola|logarithm\w{0,2})\b",
+    re.I,
+)
+_SENTENCE = re.compile(r"(?<![.?!。？！])[.?!。？！]{1,8}(?=\s|$)")
 
 
 def estimate_difficulty(text: str, evidence: Evidence, domain: str) -> float:
@@ -43,9 +62,14 @@ def estimate_difficulty(text: str, evidence: Evidence, domain: str) -> float:
     constraints = len(_CONSTRAINT.findall(sample))
     score = 0.15 * min(words / 300, 1.0) + 0.1 * min(constraints / 6, 1.0)
     if domain == "math":
-        score += 0.2 + 0.2 * min(evidence.numbers / 8, 1.0)
-        score += 0.15 * min(sentences / 6, 1.0)
-        score += 0.2 * min(len(_HARD_MATH.findall(sample)) / 2, 1.0)
+        # Numbers and sentences say "long", not "hard" (GSM8K word problems have
+        # many of both); notation and advanced phrasing say "hard".
+        notation = len(_NOTATION.findall(sample))
+        advanced = len({m.lower() for m in _ADVANCED.findall(sample) for m in [m[0]]})
+        score += 0.15 + 0.05 * min(evidence.numbers / 8, 1.0)
+        score += 0.25 * min(notation / 6, 1.0)
+        score += 0.25 * min(advanced / 3, 1.0)
+        score += 0.1 * min(len(_HARD_MATH.findall(sample)) / 2, 1.0)
     elif domain == "code":
         score += 0.2 + 0.3 * min(len(_HARD_CODE.findall(sample)) / 2, 1.0)
         score += 0.15 * min(sample.count("\n") / 40, 1.0)

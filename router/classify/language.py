@@ -1,11 +1,13 @@
-"""Language identification: Unicode script first, then py3langid within the script.
+"""Language identification: Unicode script first, then evidence within the script.
 
 Scripts that belong to one language (Greek, Thai, Hangul, kana, Bengali, Telugu...)
-decide at once. Han without kana is Chinese. For Latin, Cyrillic, Arabic and
-Devanagari text, py3langid (a naive-Bayes byte n-gram model, 140 languages, 4.5 MB,
-offline) ranks the languages of that script. Latin text is English when English
-function words make up a clear share of its words, whatever the n-gram model says
-(short English questions are where n-gram models slip).
+decide at once, and they decide even when a few English words are mixed in ("Ποιον
+κέρδισαν οι Μπρόνκος στο divisional game;" is Greek): only an English sentence that
+quotes foreign text stays English. Han without kana is Chinese. For Cyrillic, Arabic
+and Devanagari, py3langid (a naive-Bayes byte n-gram model, 4.5 MB, offline) ranks the
+languages of that script. Latin text combines py3langid with function words and
+distinctive letters of ~20 languages, which is what makes two- and three-word
+questions ("Was bedeutet Rhodophyta?", "¿Cómo estás hoy?") come out right.
 
 py3langid is imported on first use and its model is loaded once per process.
 """
@@ -14,10 +16,13 @@ from __future__ import annotations
 
 import bisect
 import functools
+import math
 import re
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
+
+from .latin import LATIN_LANGUAGES, latin_evidence
 
 __all__ = ["LangResult", "detect_language", "english_share", "script_counts"]
 
@@ -98,7 +103,19 @@ _EN_FUNCTION_WORDS = frozenset(
     "much more most other such only also just very please give tell write make find "
     "list describe explain name".split()
 )  # fmt: skip
-_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+_WORD = re.compile(r"[^\W\d_]{1,80}(?:'[^\W\d_]{1,80})?")
+# Share of (density-weighted) letters in non-Latin scripts from which the script
+# decides; below it, a stray Greek letter or CJK name does not change the language.
+_FOREIGN_MIN = 0.15
+_PROSE_MAX = 4000
+# Latin scoring: weight of py3langid's log-probability, of each function-word or
+# letter vote, and English's prior (most traffic is English).
+_ID_WEIGHT = 1.0
+_VOTE_WEIGHT = 2.0
+_ENGLISH_PRIOR = 0.7
+# Function-word / letter votes by which the leading language must beat the next one
+# (and its own minimum) to decide without py3langid.
+_DECISIVE = 2.5
 
 
 @dataclass(frozen=True)
@@ -163,12 +180,66 @@ def _rank(text: str, allowed: set[str] | None) -> tuple[str, float, float]:
     return best, merged[best] / total, merged.get("en", 0.0) / total
 
 
+def _latin_logits(prose: str, words: list[str]) -> dict[str, float]:
+    """Log-odds per language: py3langid's log-probability plus function-word and
+    letter votes (:mod:`qwen_router.classify.latin`), English slightly preferred."""
+    fw, ch = latin_evidence(words, prose)
+    ident: dict[str, float] = {}
+    for code, p in _identifier().rank(prose):
+        code = _ALIASES.get(code, code)
+        if len(code) == 2 and code != "la":
+            ident[code] = ident.get(code, 0.0) + p
+    total = sum(ident.values()) or 1.0
+    top = sorted(ident, key=ident.__getitem__, reverse=True)[:3]
+    logits = {}
+    for lang in {*LATIN_LANGUAGES, *top}:
+        p = ident.get(lang, 0.0) / total
+        logits[lang] = (
+            _ID_WEIGHT * math.log(p + 1e-3)
+            + _VOTE_WEIGHT * (fw.get(lang, 0.0) + ch.get(lang, 0.0))
+            + (_ENGLISH_PRIOR if lang == "en" else 0.0)
+        )
+    return logits
+
+
+def _non_latin(
+    prose: str, script: str, share: float, en_share: float, n_words: int,
+    english_words_min: float,
+) -> LangResult:
+    """A text whose letters are mostly (or largely) in a non-Latin script."""
+    if script == "kana" or script == "han":
+        lang, conf = ("ja", 0.99) if script == "kana" else ("zh", 0.5 + share / 2)
+        reason = "Japanese kana" if script == "kana" else "Han characters, no kana"
+    elif script in _SCRIPT_LANG:
+        lang, conf, reason = _SCRIPT_LANG[script], 0.5 + share / 2, f"{script} script"
+    else:
+        lang, p, _ = _rank(prose, _SCRIPT_CANDIDATES.get(script))
+        conf, reason = p * (0.5 + share / 2), f"{script} script, py3langid {lang} {p:.2f}"
+    # A few English words inside (names, borrowed terms) do not make it English; an
+    # English sentence quoting a foreign phrase does.
+    english_frame = share < 0.5 and en_share >= english_words_min and n_words >= 4
+    if english_frame:
+        p_en = min(0.95, 0.5 + en_share)
+        return LangResult(
+            "en", p_en, "latin",
+            f"English sentence ({en_share:.0%} function words) quoting {script} text",
+            p_en,
+        )  # fmt: skip
+    p_en = max(0.005, (1 - share) * min(1.0, en_share * 2))
+    return LangResult(lang, min(0.99, conf), script, reason, round(p_en, 4))
+
+
 def detect_language(prose: str, *, english_words_min: float = 0.25) -> LangResult:
     """Identify the language of ``prose`` (natural-language text, code removed).
 
-    ``english_words_min``: share of English function words at or above which Latin
-    text counts as English.
+    Script first: a non-Latin script that holds at least ``_FOREIGN_MIN`` of the
+    (density-weighted) letters decides the language, unless the text is an English
+    sentence quoting it. Latin text: py3langid plus function words and distinctive
+    letters of ~20 languages (see :mod:`qwen_router.classify.latin`).
+    ``english_words_min``: share of English function words that marks an English
+    frame around quoted foreign-script text.
     """
+    prose = prose[:_PROSE_MAX]
     counts = script_counts(prose)
     total = sum(counts.values())
     if total < 2:
@@ -176,36 +247,50 @@ def detect_language(prose: str, *, english_words_min: float = 0.25) -> LangResul
             "en", 0.5, None, "no prose to identify; assuming English", 0.5
         )
     weighted = Counter({k: v * _DENSITY.get(k, 1) for k, v in counts.items()})
-    script, _ = weighted.most_common(1)[0]
-    share = weighted[script] / sum(weighted.values())
-    if counts.get("kana", 0) >= max(2, 0.1 * total) and script in ("han", "kana"):
-        return LangResult(
-            "ja", 0.99, "kana", f"Japanese kana ({counts['kana']} chars)", 0.01
-        )
-    if script == "han":
-        conf = min(0.99, 0.5 + share / 2)
-        return LangResult("zh", conf, "han", "Han characters, no kana", 1 - share)
-    if script in _SCRIPT_LANG:
-        lang = _SCRIPT_LANG[script]
-        conf = min(0.99, 0.5 + share / 2)
-        return LangResult(lang, conf, script, f"{script} script", 1 - share)
-    if script in _SCRIPT_CANDIDATES:
-        lang, p, _ = _rank(prose, _SCRIPT_CANDIDATES[script])
-        reason = f"{script} script, py3langid {lang} {p:.2f}"
-        return LangResult(lang, min(0.99, p * share), script, reason, 1 - share)
-    # Latin (or anything else): English function words first, then the n-gram model.
+    all_weight = sum(weighted.values())
+    foreign = Counter({k: v for k, v in weighted.items() if k != "latin"})
+    words = [w.lower() for w in _WORD.findall(prose) if _script_of(w[0]) == "latin"]
     en_share, n_words = english_share(prose)
-    if en_share >= english_words_min and n_words >= 3:
-        conf = min(0.99, 0.6 + en_share)
-        return LangResult(
-            "en", conf, "latin", f"English function words {en_share:.0%}", conf
+    if foreign:
+        script, weight = foreign.most_common(1)[0]
+        if counts.get("kana", 0) >= max(2, 0.1 * total) and script in ("han", "kana"):
+            script = "kana"
+        share = sum(foreign.values()) / all_weight
+        if share >= _FOREIGN_MIN and counts[script] >= 2:
+            return _non_latin(
+                prose, script, share, en_share, n_words, english_words_min
+            )
+    if not words:
+        return LangResult("en", 0.5, None, "no words to identify; assuming English", 0.5)
+    fw, ch = latin_evidence(words, prose)
+    votes = {k: fw.get(k, 0.0) + ch.get(k, 0.0) for k in {*fw, *ch}}
+    ranked = sorted(votes, key=votes.__getitem__, reverse=True)
+    lead = votes[ranked[0]] if ranked else 0.0
+    second = votes[ranked[1]] if len(ranked) > 1 else 0.0
+    if ranked and lead >= _DECISIVE and lead - second >= _DECISIVE:
+        # The words alone decide (most requests): no need to load py3langid.
+        best = ranked[0]
+        margin = _VOTE_WEIGHT * (lead - second)
+        conf = round(1 / (1 + math.exp(-margin)), 4)
+        p_en = conf if best == "en" else round(1 - conf, 4)
+        reason = (
+            f"{best}: function words {fw.get(best, 0):.1f}, letters "
+            f"{ch.get(best, 0):.1f} (decisive), English function words {en_share:.0%}"
         )
-    lang, p, p_en = _rank(prose, None)
-    if lang != "en" and n_words < 3 and p < 0.9:
-        reason = f"too few words to trust py3langid ({lang} {p:.2f})"
+        return LangResult(best, conf, "latin", reason, p_en)
+    logits = _latin_logits(prose, words)
+    best = max(logits, key=logits.__getitem__)
+    en = logits["en"]
+    others = max(v for k, v in logits.items() if k != "en")
+    p_en = 1 / (1 + math.exp(max(-50.0, min(50.0, others - en))))
+    top = max(logits.values())
+    z = sum(math.exp(v - top) for v in logits.values())
+    conf = 1 / z
+    if best != "en" and len(words) < 3 and fw.get(best, 0) + ch.get(best, 0) == 0:
+        reason = f"too few words and no function word or letter of {best}"
         return LangResult("en", 0.5, "latin", reason, 0.5)
-    reason = f"py3langid {lang} {p:.2f}, English {p_en:.2f}"
-    # English against the best other language: a short text spreads probability over
-    # many related languages, but the pair (best, English) stays sharp.
-    pair_en = p_en / (p + p_en) if lang != "en" and p + p_en > 0 else p_en
-    return LangResult(lang, p, script, reason, pair_en)
+    reason = (
+        f"{best}: function words {fw.get(best, 0):.1f}, letters {ch.get(best, 0):.1f}, "
+        f"English function words {en_share:.0%}"
+    )
+    return LangResult(best, round(conf, 4), "latin", reason, round(p_en, 4))

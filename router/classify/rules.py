@@ -16,7 +16,21 @@ import math
 import re
 from dataclasses import dataclass, field
 
-__all__ = ["Evidence", "code_math_evidence", "evidence_probs", "language_request"]
+__all__ = [
+    "SCAN_HEAD",
+    "SCAN_TAIL",
+    "Evidence",
+    "code_math_evidence",
+    "evidence_probs",
+    "language_request",
+    "scan_view",
+]
+
+# What the rules read of a long text: the head (the task) and the tail (the final
+# question). Every pattern below is bounded, so the rules cost O(SCAN_HEAD + SCAN_TAIL)
+# whatever a client sends.
+SCAN_HEAD = 3000
+SCAN_TAIL = 1000
 
 _Pattern = tuple[str, re.Pattern[str], float]
 _I, _M, _S = re.I, re.M, re.S
@@ -24,38 +38,51 @@ _I, _M, _S = re.I, re.M, re.S
 _CODE: list[_Pattern] = [
     ("code fence", re.compile(r"```"), 4.0),
     ("function signature", re.compile(
-        r"^\s*(async\s+)?def \w+\s*\(|\bfunction\s*\w*\s*\(|\bfn \w+\s*\(|"
-        r"\bfunc \w+\s*\(|\b(public|private|static)\s+[\w<>\[\]]+\s+\w+\s*\(|"
-        r"^\s*(int|void|bool|char)\s+\w+\s*\(", _M), 4.0),
+        r"^[ \t]{0,40}(async[ \t]{1,4})?def \w{1,80}[ \t]{0,4}\(|\bfunction[ \t]{0,4}\w{0,80}[ \t]{0,4}\(|"
+        r"\bfn \w{1,80}[ \t]{0,4}\(|\bfunc \w{1,80}[ \t]{0,4}\(|"
+        r"\b(public|private|static)[ \t]{1,8}[\w<>\[\]]{1,80}[ \t]{1,8}\w{1,80}[ \t]{0,4}\(|"
+        r"^[ \t]{0,40}(int|void|bool|char)[ \t]{1,8}\w{1,80}[ \t]{0,4}\(", _M), 4.0),
     ("doctest / docstring", re.compile(r'>>> \w|"""|\'\'\''), 2.0),
     ("traceback / compiler error", re.compile(
-        r"Traceback \(most recent call last\)|\bat [\w.$]+\([\w.]+:\d+\)|"
-        r"\b\w+(Error|Exception): |\bsegmentation fault\b|\berror: |"
-        r"\bline \d+, in\b"), 3.0),
+        r"Traceback \(most recent call last\)|\bat [\w.$]{1,200}\([\w.]{1,200}:\d{1,9}\)|"
+        r"\b\w{0,80}(Error|Exception): |\bsegmentation fault\b|\berror: |"
+        r"\bline \d{1,12}, in\b"), 3.0),
     ("import / class / include", re.compile(
-        r"^\s*(import [\w.]+|from [\w.]+ import|class \w+\s*[:({]|#include\s*[<\"]|"
-        r"package \w+;|using namespace)", _M), 3.0),
+        r"^[ \t]{0,40}(import [\w.]{1,200}|from [\w.]{1,200} import|class \w{1,80}[ \t]{0,4}[:({]|"
+        r"#include[ \t]{0,4}[<\"]|"
+        r"package \w{1,80};|using namespace)", _M), 3.0),
     ("code syntax", re.compile(
-        r"[;{}]\s*$|=>|->|::|\+=|==|!=|&&|\|\||\bconsole\.log\b|\bprint\(|\breturn\b|"
-        r"</?\w+>|\bSELECT\b.+\bFROM\b|\$\w+|\w+\[\w*\]", _M), 1.0),
+        r"(?<![\u0370-\u03ff\u1f00-\u1fff]);[ \t]{0,40}$|[{}][ \t]{0,40}$|=>|->|::|\+=|==|!=|&&|\|\||\bconsole\.log\b|\bprint\(|"
+        r"\breturn\b|</?\w{1,40}>|\bSELECT\b[^\n]{1,200}?\bFROM\b|\$[A-Za-z_]\w{0,80}|"
+        r"\b\w{1,80}\[\w{0,80}\]", _M), 1.0),
     ("programming task", re.compile(
         r"\b(write|create|implement|code|design|build|fix|debug|refactor|optimi[sz]e)\b"
         r"[^.?!\n]{0,40}\b(function|program|script|method|class|regex|query|api|"
         r"regular expression|endpoint|algorithm|unit tests?|loop|code|app|module|"
         r"library|cli)\b", _I), 3.0),
+    ("code request", re.compile(
+        r"(^|[.!?:][ \t]{1,4})[ \t]{0,8}(please[ \t,]{1,4})?(write|create|implement|define|code|give me)"
+        r"[ \t]{1,4}(a|an|the|me a)?[ \t]{0,4}((python|java|javascript|c\+\+|c#|rust|go|"
+        r"ruby|php|sql|bash|shell|recursive|simple|small|short)[ \t]{1,4})?(function|program|"
+        r"method|script|class|lambda|procedure|subroutine|snippet|one-liner|query)\b|"
+        r"\b(in|using) (html|css|javascript|typescript|python|java|c\+\+|c#|rust|golang|"
+        r"kotlin|swift|ruby|php|sql|bash|react)\b|"
+        r"\b(bash|shell|terminal|unix|linux|git|sql|regex) (command|query|one-liner|"
+        r"pattern|expression)s?\b|\b(merge conflicts?|pull requests?|git (rebase|merge|"
+        r"commit|push|pull|branch|stash|checkout|clone))\b", _I | _M), 4.0),
     ("language + solution", re.compile(
         r"\b(python|javascript|typescript|java|c\+\+|c#|rust|golang|go|kotlin|swift|ruby|"
-        r"php|scala|haskell|sql|bash)\s+(solution|implementation|program|code|function|"
+        r"php|scala|haskell|sql|bash)\s{1,8}(solution|implementation|program|code|function|"
         r"script|class|snippet|method|query)\b", _I), 3.0),
     ("input/output examples", re.compile(
-        r"^\s*(example \d+:\s*)?(input|output|in|out)\s*:", _I | _M), 1.0),
+        r"^[ \t]{0,40}(example \d{1,6}:[ \t]{0,8})?(input|output|in|out)[ \t]{0,8}:", _I | _M), 1.0),
     ("programming language", re.compile(
         r"\b(python|javascript|typescript|java|c\+\+|c#|rust|golang|kotlin|swift|ruby|"
         r"php|perl|scala|haskell|sql|bash|shell script|powershell|html|css|react|"
         r"django|"
         r"node\.?js|numpy|pandas|git|github|docker|kubernetes|linux)\b", _I), 1.5),
     ("software vocabulary", re.compile(
-        r"\b(programming|coding|coder|programmer|software engineer\w*|developers?|"
+        r"\b(programming|coding|coder|programmer|software engineer\w{0,40}|developers?|"
         r"algorithms?|source code|codebase|syntax highlighting)\b", _I), 1.5),
     ("programming terms", re.compile(
         r"\b(array|arrays|"
@@ -69,23 +96,31 @@ _CODE: list[_Pattern] = [
 ]  # fmt: skip
 
 _QUANTITY_QUESTION = re.compile(
-    r"\b(how (many|much|long|far|old|fast|often|tall|big|heavy)|what (is|was|will be) "
-    r"the (total|sum|product|difference|average|mean|value|cost|price|area|volume|"
+    r"\b(how (many|much|long|far|old|fast|often|tall|big|heavy)|what(['’]s| is| was| will be) "
+    r"the ([a-z]{2,20} ){0,2}(total|sum|product|difference|average|mean|value|cost|price|area|volume|"
     r"perimeter|probability|remainder|ratio|percentage|number|amount|speed|distance)|"
     r"what percent(age)?|find the (value|number|sum|product|area|least|greatest|"
-    r"smallest|largest|remainder)|compute|calculate)\b"
+    r"smallest|largest|remainder)|compute|calculate|"
+    r"find (the|her|his|their|its|each|all)\b[^.?!\n]{0,40}\b(age|speed|score|cost|price|"
+    r"total|sum|mean|median|average|area|number|value|profit|rate|weight|height|length|"
+    r"width|distance|time|amount|probability|ratio|percentage|volume|perimeter)|"
+    r"what (is|was|are|were|will be) [^.?!\n]{0,60}\b(in|per) [\w ]{1,30}(?=\s{0,4}\?)|"
+    r"(?P<strong>what power of|(fewest|least|greatest|most|minimum|maximum|smallest|"
+    r"largest) (possible )?(number|amount|value|sum|total)|express (your|the) answer|"
+    r"simplest (radical )?form|to the nearest (whole number|tenth|hundredth|"
+    r"thousandth|integer|cent|dollar|percent|degree)|common fraction))\b"
     # the same question in other languages: word-bounded for alphabets, substrings for
     # scripts without spaces (CJK, Thai)
-    r"|\b(сколько|скільки|колко|wie viele?|wieviel|berechne\w*|anzahl|cu[aá]nt[oa]s?|"
-    r"calcul[ae]\w*|combien|quant[oa]s|quanti|hoeveel|ile|kaç|hesapla\w*|bao nhiêu|"
-    r"\w*ngapi|kiasi gani|muda gani|hesabu|berapa|hitung\w*|câți|câte|cât|"
-    r"calculeaz\w*|πόσ\w*|"
-    r"вычисли\w*|посчитай\w*|найдите|كم|احسب|چند|כמה)\b"
+    r"|\b(сколько|скільки|колко|wie viele?|wieviel|berechne\w{0,40}|anzahl|cu[aá]nt[oa]s?|"
+    r"calcul[ae]\w{0,40}|combien|quant[oa]s|quanti|hoeveel|ile|kaç|hesapla\w{0,40}|bao nhiêu|"
+    r"\w{0,40}ngapi|kiasi gani|muda gani|hesabu|berapa|hitung\w{0,40}|câți|câte|cât|"
+    r"calculeaz\w{0,40}|πόσ\w{0,40}|"
+    r"вычисли\w{0,40}|посчитай\w{0,40}|найдите|كم|احسب|چند|כמה)\b"
     r"|多少|几|幾|计算|求出|いくつ|いくら|何[\u30a0-\u30ff]|何(個|人|本|枚|円|匹|時間|分|日|回|歳|杯|冊|台)|"
     r"몇|얼마|เท่าไร|เท่าใด|กี่|कितन|গণনা|কত|ఎన్ని|ఎంత|எத்தனை",
     _I,
 )
-_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])\d+(?:[.,]\d+)*(?![A-Za-z0-9_])")
+_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])\d{1,12}(?:[.,]\d{1,12})*(?![A-Za-z0-9_])")
 # Number words 1-10, half, double and hundred in English and the MGSM languages
 # (es fr de ru zh ja th sw bn te): quantities written out in word problems.
 _NUMBER_WORDS = re.compile(
@@ -93,7 +128,7 @@ _NUMBER_WORDS = re.compile(
     r"dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|doble|mitad|cien|"
     r"deux|trois|quatre|cinq|sept|huit|neuf|dix|moitié|cent|"
     r"zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|doppelt|hälfte|hundert|"
-    r"два|две|три|четыре|пять|шесть|семь|восемь|девять|десять|дважды|половин\w*|сто|"
+    r"два|две|три|четыре|пять|шесть|семь|восемь|девять|десять|дважды|половин\w{0,40}|сто|"
     r"mbili|tatu|nne|tano|sita|saba|nane|tisa|kumi|nusu|mia)\b"
     r"|[两三四五六七八九十半百]|二つ|三つ|สอง|สาม|สี่|ห้า|ครึ่ง|দুই|তিন|চার|পাঁচ|অর্ধেক|"
     r"రెండు|మూడు|నాలుగు|ఐదు|సగం",
@@ -109,22 +144,40 @@ _UNITS = re.compile(
 _MATH: list[_Pattern] = [
     ("LaTeX", re.compile(r"\\(frac|dfrac|sqrt|int|sum|prod|lim|cdot|times|pi|theta|"
                          r"alpha|beta|infty|le|ge|leq|geq|neq|boxed|binom|log|sin|cos|"
-                         r"tan|angle|circ|pmatrix|mathbf|text)\b|\$[^$\n]+\$"), 4.0),
+                         r"tan|angle|circ|pmatrix|mathbf|text)\b|\$(?=\S)[^$\n]{1,400}(?<=\S)\$"), 4.0),
     ("equation", re.compile(
-        r"\b[a-z]\s*\^\s*\{?\d|\b\d+\s*[a-z]\s*[+\-=]|\b[a-zA-Z]\(\s*[a-z]\s*\)\s*=|"
-        r"\b[a-z]\s*[+\-*/]\s*\d+\s*=|=\s*-?\d+\s*[a-z]\b|\b[xyzn]\s*=\s*-?\d|\d\s*\^\s*\d|"
+        r"\b[a-z]\s{0,8}\^\s{0,8}\{?\d|\b\d{1,12}\s{0,8}[a-z]\s{0,8}[+\-=]|\b[a-zA-Z]\(\s{0,8}[a-z]\s{0,8}\)\s{0,8}=|"
+        r"\b[a-z]\s{0,8}[+\-*/]\s{0,8}\d{1,12}\s{0,8}=|=\s{0,8}-?\d{1,12}\s{0,8}[a-z]\b|\b[xyzn]\s{0,8}=\s{0,8}-?\d|\d\s{0,8}\^\s{0,8}\d|"
         r"[≤≥≠√∑∫]|(?<![\u0370-\u03ff])π(?![\u0370-\u03ff])"), 3.0),
     ("math vocabulary", re.compile(
         r"\b(solve|simplify|evaluate|equation|integral|derivative|differentiate|polynomial|quadratic|"
         r"logarithm|exponent|prime|primes|divisible|divisor|factorial|gcd|lcm|modulo|"
-        r"probability|expected value|matrix|determinant|vector|eigen\w*|theorem|"
+        r"probability|expected value|matrix|determinant|vector|eigen\w{0,40}|theorem|"
         r"proof|prove|triangle|circle|radius|diameter|hypotenuse|perimeter|area of|"
         r"volume of|angle|degrees|real numbers?|integers?|positive integers?|"
         r"rational|irrational|fraction|decimal|percent|ratio|arithmetic|geometric "
         r"(sequence|series)|sequence|series|digits?|domain|range of|function f|"
         r"solutions?|roots?|remainder|slope|intercept|parabola|asymptote|coefficient|"
-        r"inequality|sum of|product of|mean|median|average)\b", _I), 1.5),
-    ("arithmetic", re.compile(r"\d\s*[-+*/×÷]\s*\d"), 1.0),
+        r"inequality|sum of|product of|mean|median|average|for all (integers|real|"
+        r"positive|natural|n\b)|if and only if|odd integers?|even integers?)\b", _I), 1.5),
+    ("arithmetic", re.compile(r"\d\s{0,8}[-+*/×÷]\s{0,8}\d"), 1.0),
+]  # fmt: skip
+
+# Tasks that are neither code nor math even when the text carries numbers, JSON or a
+# formula: data extraction, writing and role play. They raise the ``general`` logit.
+_GENERAL: list[_Pattern] = [
+    ("extraction task", re.compile(
+        r"\b(extract|identify|list|categori[sz]e|classify|summari[sz]e|analy[sz]e|"
+        r"evaluate|rate|sort)\b[^.?!\n]{0,60}\b(from|in|of) (the |these |this )?(following|"
+        r"given|above|provided)\b|\b(extract|identify|list|categori[sz]e|classify|"
+        r"summari[sz]e|analy[sz]e|evaluate|rate|sort) (the |these |this )(following|given|"
+        r"above|provided)\b|\breturn (the results|it|them|your answer)[ \t]{1,4}(as|in)"
+        r"[ \t]{1,4}(a )?(json|csv|yaml|table)\b", _I), 2.0),
+    ("writing / role play", re.compile(
+        r"\b(write|compose|draft|craft)\b[^.?!\n]{0,30}\b(poem|story|essay|email|letter|"
+        r"blog post|speech|limerick|haiku|song|lyrics|tweet|slogan|headline|paragraph|"
+        r"dialogue|script for a (play|film|movie))\b|\b(pretend|imagine) (you are|you're|"
+        r"to be)\b|\bact as\b|\bthe role of\b|\bembody\b|\bpersona\b", _I), 2.0),
 ]  # fmt: skip
 
 _OTHER_LANGUAGES = (
@@ -136,16 +189,20 @@ _OTHER_LANGUAGES = (
 )
 _LANGUAGE_NAMES = "english|" + _OTHER_LANGUAGES
 _LANGUAGE_REQUEST = re.compile(
-    rf"\b(translat\w*|interpret)\b[^.?!\n]{{0,80}}\b(into|to|from|in)\s+({_LANGUAGE_NAMES})\b|"
-    rf"\b({_OTHER_LANGUAGES})\b\s+(grammar|verbs?|nouns?|adjectives?|tenses?|words?|"
+    rf"\b(translat\w{{0,40}}|interpret)\b[^\n]{{0,100}}?\b(into|to|from|in)\s{{1,8}}({_LANGUAGE_NAMES})\b|"
+    rf"\b({_OTHER_LANGUAGES})\b\s{{1,8}}(grammar|verbs?|nouns?|adjectives?|tenses?|words?|"
     rf"vocabulary|phrases?|sentences?|pronunciation|conjugation|translation|"
     rf"equivalent|spelling|lesson|idioms?|alphabet|characters?|text|reading|speakers?|"
     rf"subjunctive|moods?|articles?|prepositions?|particles?|accents?|slang|expressions?|"
     rf"declensions?|cases|genders?|syntax|word order)\b|"
-    rf"\b(grammar|conjugat\w*|pronounc\w*|vocabulary|say|spell|write|mean\w*|learn\w*|"
-    rf"practi[cs]e|reading ability|fluent|fluency)\b[^.?!\n]{{0,40}}\b(in|of|for)\s+"
+    rf"\b(grammar|conjugat\w{{0,40}}|pronounc\w{{0,40}}|vocabulary|say|spell|write|mean\w{{0,40}}|learn\w{{0,40}}|"
+    rf"practi[cs]e|reading ability|fluent|fluency)\b[^.?!\n]{{0,40}}\b(in|of|for)\s{{1,8}}"
     rf"({_OTHER_LANGUAGES})\b|"
-    rf"\btranslat(e|ion)\b[^\n]{{0,30}}[:\"“«]",
+    rf"\btranslat(e|ion)\b[^\n]{{0,30}}[:\"“«]|"
+    # a short "And in Spanish?" / "now in French please"
+    rf"^[\s\W]{{0,4}}((and|now|but|also|ok|okay|please|what about|how about)[\s,]{{1,4}}){{0,2}}"
+    rf"((answer|reply|respond|say it|write it|do it|same)[\s]{{1,4}})?(in|into)\s{{1,4}}"
+    rf"({_OTHER_LANGUAGES})\b[\s\W]{{0,6}}(please)?[\s\W]{{0,4}}$",
     _I,
 )
 
@@ -156,6 +213,7 @@ class Evidence:
 
     code: float = 0.0
     math: float = 0.0
+    general: float = 0.0
     reasons: list[str] = field(default_factory=list)
     numbers: int = 0
     quantity_question: bool = False
@@ -164,11 +222,18 @@ class Evidence:
         return {"code": self.code, "math": self.math}
 
 
+def scan_view(text: str) -> str:
+    """The part of ``text`` the rules scan: head and tail, at most ~4,000 chars."""
+    if len(text) <= SCAN_HEAD + SCAN_TAIL:
+        return text
+    return text[:SCAN_HEAD] + "\n" + text[-SCAN_TAIL:]
+
+
 def _fire(text: str, patterns: list[_Pattern], cap: int = 2) -> tuple[float, list[str]]:
     total, hits = 0.0, []
     for name, pattern, weight in patterns:
         n = (
-            len(pattern.findall(text, 0, 20000))
+            len(pattern.findall(text))
             if weight <= 1.5
             else int(bool(pattern.search(text)))
         )
@@ -179,18 +244,24 @@ def _fire(text: str, patterns: list[_Pattern], cap: int = 2) -> tuple[float, lis
 
 
 def code_math_evidence(text: str) -> Evidence:
-    """Code and math evidence in ``text`` (any language)."""
+    """Code and math evidence in ``text`` (any language; only :func:`scan_view` of it
+    is read)."""
+    text = scan_view(text)
     ev = Evidence()
     ev.code, code_hits = _fire(text, _CODE, cap=3)
     ev.math, math_hits = _fire(text, _MATH, cap=2)
+    ev.general, general_hits = _fire(text, _GENERAL, cap=1)
     ev.reasons += [f"code: {h}" for h in code_hits] + [f"math: {h}" for h in math_hits]
-    ev.numbers = len(_NUMBER.findall(text[:20000]))
-    ev.quantity_question = bool(_QUANTITY_QUESTION.search(text[-3000:]))
-    units = len(_UNITS.findall(text[:20000]))
+    ev.reasons += [f"general: {h}" for h in general_hits]
+    ev.numbers = len(_NUMBER.findall(text))
+    asked = _QUANTITY_QUESTION.search(text[-3000:])
+    ev.quantity_question = asked is not None
+    strong = asked is not None and asked.group("strong") is not None
+    units = len(_UNITS.findall(text))
     quantities = ev.numbers + len(_NUMBER_WORDS.findall(text[:5000]))
-    question = ev.quantity_question or bool(re.search(r"[?？]\s*$", text.strip()[-3:]))
+    question = ev.quantity_question or bool(re.search(r"[?？]\s{0,8}$", text.strip()[-3:]))
     if ev.quantity_question and (
-        quantities >= 2 or (quantities >= 1 and len(text) >= 100)
+        quantities >= 2 or (quantities >= 1 and (len(text) >= 100 or strong))
     ):
         bonus = 3.0 + min(units, 3) * 0.5 + (1.0 if quantities >= 3 else 0.0)
         ev.math += bonus
@@ -211,7 +282,7 @@ def code_math_evidence(text: str) -> Evidence:
 
 def language_request(text: str) -> str | None:
     """The matched phrase when ``text`` asks for a translation or language help."""
-    m = _LANGUAGE_REQUEST.search(text[:5000])
+    m = _LANGUAGE_REQUEST.search(scan_view(text)[:5000])
     return m.group(0).strip() if m else None
 
 

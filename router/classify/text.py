@@ -18,18 +18,24 @@ from qwen_router.types import Message
 __all__ = ["Extracted", "extract", "prose_of", "sanitize"]
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ufffe\uffff]")
-_FENCE = re.compile(r"```.*?(```|\Z)", re.S)
-_INLINE_CODE = re.compile(r"`[^`\n]*`")
+_FENCE = re.compile(r"```.{0,8000}?(```|\Z)", re.S)
+_INLINE_CODE = re.compile(r"`[^`\n]{0,400}`")
 _LATEX = re.compile(
-    r"\$\$.*?\$\$|\$[^$\n]*\$|\\\(.*?\\\)|\\\[.*?\\\]|\\[a-zA-Z]+", re.S
+    r"\$\$.{0,2000}?\$\$|\$[^$\n]{0,400}\$|\\\(.{0,2000}?\\\)|\\\[.{0,2000}?\\\]|"
+    r"\\[a-zA-Z]{1,40}",
+    re.S,
 )
-_URL = re.compile(r"https?://\S+|www\.\S+|\S+@\S+\.\w+")
+_URL = re.compile(
+    r"https?://\S{1,2000}|www\.\S{1,2000}|\b[-+.\w]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){1,8}\b"
+)
 _CODE_LINE = re.compile(
-    r"^\s*(>>>|def |class |import |from \S+ import|return\b|#include).*$", re.M
+    r"^[ \t]{0,40}(>>>|def |class |import |from \S{1,200} import|return\b|#include)"
+    r"[^\n]{0,2000}$",
+    re.M,
 )
-_DOCTEST_OR_CALL = re.compile(r"\b\w+\([^()\n]*\)")
-_IDENT = re.compile(r"\b\w*(_\w+|[a-z][A-Z]\w*)\b")
-_NUMBER = re.compile(r"\d+(?:[.,:/]\d+)*")
+_DOCTEST_OR_CALL = re.compile(r"\b\w{1,80}\([^()\n]{0,400}\)")
+_IDENT = re.compile(r"\b\w{0,80}(_\w{1,80}|[a-z][A-Z]\w{0,80})\b")
+_NUMBER = re.compile(r"\d{1,40}(?:[.,:/]\d{1,40})*")
 
 
 @dataclass(frozen=True)
@@ -86,7 +92,7 @@ def extract(messages: Sequence[Message], *, max_chars: int) -> Extracted:
 
 def prose_of(text: str, *, max_chars: int = 2000) -> str:
     """Natural-language part of ``text``: no code, LaTeX, URLs, identifiers, numbers."""
-    text = text[: max_chars * 4]
+    text = text[: max_chars * 2]
     for pattern in (_FENCE, _INLINE_CODE, _LATEX, _URL, _CODE_LINE, _DOCTEST_OR_CALL):
         text = pattern.sub(" ", text)
     text = _IDENT.sub(" ", text)

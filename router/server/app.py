@@ -4,6 +4,7 @@ OpenAI- and Ollama-compatible HTTP APIs.
 The lifespan builds one :class:`~qwen_router.core.Router` (and, with ``preload``,
 loads every route's model) and closes it on shutdown. Operations endpoints:
 ``/healthz`` (liveness), ``/readyz`` (started, models present, backends reachable),
+``/health`` (healthy / degraded / unhealthy per model from recent calls),
 ``/metrics`` (Prometheus).
 """
 
@@ -14,23 +15,28 @@ import logging
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic.json_schema import models_json_schema
 from qwen_router import __version__
 from qwen_router.backends.base import Backend, GenerateRequest
 from qwen_router.backends_health import route_health
 from qwen_router.classify import default_classifier
 from qwen_router.core import Router
+from qwen_router.observability.otel_setup import configure_tracing_from
+from qwen_router.observability.report import router_health
 from qwen_router.profiles import load_profile, parse_model_spec
 from qwen_router.settings import Settings, get_settings
-from qwen_router.types import Message
 
 from . import ollama_api, openai_api
-from .errors import install_error_handlers
+from .errors import ErrorBoundaryMiddleware, install_error_handlers
 from .logs import RequestLogMiddleware
 from .metrics import CONTENT_TYPE, Metrics
-from .security import BodyLimitMiddleware
+from .responses import STREAM_MODELS, Health, Readiness, dump
+from .security import Authenticator, AuthMiddleware, BodyLimitMiddleware
 from .service import PrecomputedClassifier, RouterService
 
 __all__ = ["create_app"]
@@ -69,9 +75,8 @@ def _preload(router: Router) -> None:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings: Settings = app.state.settings
     router = await asyncio.to_thread(_build_router, settings, app.state.backends)
-    # the first classification may load an embedding model: do it now, off the loop
-    warm = [Message(role="user", content="warm up")]
-    await asyncio.to_thread(router.classifier.classify, warm)
+    # the classifier's embedding stage and the math worker load now, off the loop
+    await asyncio.to_thread(router.warm_up)
     if settings.preload:
         await asyncio.to_thread(_preload, router)
     else:
@@ -85,24 +90,29 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         app.state.ready = False
-        app.state.service = None
+        service, app.state.service = app.state.service, None
+        await service.aclose()
         await router.aclose()
 
 
 def _ops_router() -> APIRouter:
     ops = APIRouter(tags=["operations"])
 
-    @ops.get("/healthz")
-    async def healthz() -> dict[str, str]:
+    @ops.get("/healthz", response_model=Health)
+    async def healthz() -> JSONResponse:
         """Liveness: the process answers."""
-        return {"status": "ok"}
+        return JSONResponse(dump(Health(status="ok")))
 
-    @ops.get("/readyz")
+    @ops.get(
+        "/readyz",
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "starting or not ready"}},
+    )
     async def readyz(request: Request) -> JSONResponse:
         """Readiness: started, and every route has a model that is present/reachable."""
         app = request.app
         if not getattr(app.state, "ready", False):
-            return JSONResponse({"status": "starting"}, status_code=503)
+            return JSONResponse(dump(Readiness(status="starting")), status_code=503)
         now = time.monotonic()
         cached = app.state.readyz_cache
         if cached is None or now - cached[0] > app.state.settings.readyz_cache_s:
@@ -112,17 +122,29 @@ def _ops_router() -> APIRouter:
         ready_routes = {r["route"] for r in rows if r["available"]}
         routes = {r["route"] for r in rows}
         ok = ready_routes == routes
-        body = {"status": "ready" if ok else "not ready", "routes": rows}
-        return JSONResponse(body, status_code=200 if ok else 503)
+        body = Readiness.model_validate(
+            {"status": "ready" if ok else "not ready", "routes": rows}
+        )
+        return JSONResponse(dump(body), status_code=200 if ok else 503)
 
-    @ops.get("/metrics")
+    @ops.get("/health", responses={503: {"description": "some route has no model left"}})
+    async def health(request: Request) -> JSONResponse:
+        """Levels per backend and model from recent calls against the profile's
+        ``health`` thresholds, each with its reason and a recommendation."""
+        service = request.app.state.service
+        if service is None:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        report = router_health(service.router)
+        return JSONResponse(report.model_dump(), status_code=report.http_status)
+
+    @ops.get(
+        "/metrics",
+        response_class=PlainTextResponse,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}},
+    )
     async def metrics(request: Request) -> Response:
-        """Prometheus metrics."""
-        app = request.app
-        if app.state.settings.metrics_require_auth and app.state.service is not None:
-            client = request.client.host if request.client else ""
-            app.state.service.auth.check(request.headers.get("authorization"), client)
-        return Response(app.state.metrics.render(), media_type=CONTENT_TYPE)
+        """Prometheus metrics (a key is needed when keys are set)."""
+        return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE)
 
     @ops.get("/", include_in_schema=False)
     async def root() -> PlainTextResponse:
@@ -143,7 +165,8 @@ def create_app(
         ConfigError: (at start-up, from the lifespan) a bad profile or keys file.
     """
     settings = settings or get_settings()
-    settings.load_api_keys()  # fail now, not on the first request
+    keys = settings.load_api_keys()  # fail now, not on the first request
+    configure_tracing_from(settings)  # OTEL_TRACES_EXPORTER unset: nothing happens
     app = FastAPI(
         title="qwen-router",
         version=__version__,
@@ -162,6 +185,37 @@ def create_app(
     app.include_router(_ops_router())
     app.include_router(openai_api.router)
     app.include_router(ollama_api.router)
+    _with_stream_schemas(app)
+    # outermost last: log -> error boundary -> auth -> body size -> the app, so that
+    # auth and size are checked from the headers, before any body is parsed
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        AuthMiddleware, auth=Authenticator(keys), metrics=app.state.metrics
+    )
+    app.add_middleware(ErrorBoundaryMiddleware)
     app.add_middleware(RequestLogMiddleware, metrics=app.state.metrics)
     return app
+
+
+def _with_stream_schemas(app: FastAPI) -> None:
+    """Add the models that only appear inside streams to the spec's components."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            _, extra = models_json_schema(
+                [(m, "serialization") for m in STREAM_MODELS],
+                ref_template="#/components/schemas/{model}",
+            )
+            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+            for name, schema in extra.get("$defs", {}).items():
+                schemas.setdefault(name, schema)
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

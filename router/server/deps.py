@@ -28,11 +28,16 @@ def service_of(request: Request) -> RouterService:
 
 
 async def authorized(request: Request) -> str:
-    """The caller's identity after bearer-token auth (when auth is on).
+    """The caller's identity, from the auth middleware (which ran before the body was
+    read); checked here too for an app mounted without that middleware.
 
     Raises:
         ApiError: 401 for a missing or wrong key.
     """
+    state = request.scope.setdefault("state", {})
+    caller = state.get("caller")
+    if caller is not None:
+        return str(caller)
     service = service_of(request)
     client = request.client.host if request.client else ""
     try:
@@ -40,8 +45,8 @@ async def authorized(request: Request) -> str:
     except ApiError:
         service.metrics.reject("unauthorized")
         raise
-    request.scope.setdefault("state", {})["caller"] = caller
-    return caller
+    state["caller"] = caller
+    return str(caller)
 
 
 async def admitted(request: Request, caller: str = Depends(authorized)) -> str:
@@ -52,7 +57,7 @@ async def admitted(request: Request, caller: str = Depends(authorized)) -> str:
     """
     service = service_of(request)
     try:
-        service.limiter.admit(caller)
+        await service.limiter.aadmit(caller)
     except ApiError:
         service.metrics.reject("rate_limited")
         raise

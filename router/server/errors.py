@@ -28,9 +28,13 @@ from qwen_router.errors import (
     RouterError,
 )
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .disconnect import ClientGone
 
 __all__ = [
     "ApiError",
+    "ErrorBoundaryMiddleware",
     "api_for_path",
     "error_payload",
     "error_response",
@@ -49,7 +53,9 @@ _TYPES = {
     413: "invalid_request_error",
     422: "invalid_request_error",
     429: "rate_limit_error",
+    499: "invalid_request_error",
 }
+_CLIENT_GONE = 499  # nginx's "client closed request": logged, never received
 
 
 class ApiError(Exception):
@@ -207,12 +213,51 @@ def install_error_handlers(app: FastAPI) -> None:
             headers=dict(exc.headers or {}),
         )
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s", request.url.path)
+    @app.exception_handler(ClientGone)
+    async def _gone(request: Request, exc: ClientGone) -> JSONResponse:
         return error_response(
             api_for_path(request.url.path),
-            500,
-            "internal server error",
-            code="internal_error",
+            _CLIENT_GONE,
+            "the client closed the request",
+            code="client_closed_request",
         )
+
+
+class ErrorBoundaryMiddleware:
+    """Turn an unexpected exception into a 500 in the API's shape, and keep the
+    connection usable.
+
+    Starlette's own last-resort handler re-raises after answering, which makes the
+    server drop the keep-alive connection without ``Connection: close`` (the client's
+    next request on it fails). Here the exception stops: before the response started
+    the client gets a 500 and the connection stays open; after it started (a broken
+    stream) nothing more can be said on it, so the exception goes on and the server
+    closes the connection.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            path = scope.get("path", "")
+            log.exception("unhandled error on %s", path)
+            if started:
+                raise
+            response = error_response(
+                api_for_path(path), 500, "internal server error", code="internal_error"
+            )
+            await response(scope, receive, send)

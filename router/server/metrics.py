@@ -2,6 +2,10 @@
 
 Counters and histograms are labelled by API, route and model; ``GET /metrics``
 renders them in the text exposition format.
+
+Label values are bounded: a model or route the profile does not name (a client-chosen
+spec, a bogus name in a refused request) is counted as ``other``, so no client can
+grow the number of series.
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from qwen_router.observability.prometheus import CallHistograms
 from qwen_router.types import RouteResult
 
-__all__ = ["CONTENT_TYPE", "Metrics"]
+__all__ = ["CONTENT_TYPE", "OTHER", "Metrics"]
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
+OTHER = "other"
 _BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 
 
@@ -30,6 +36,8 @@ class Metrics:
     """
 
     def __init__(self) -> None:
+        self.known_models: set[str] = set()
+        self.known_routes: set[str] = set()
         self.registry = CollectorRegistry()
         r = self.registry
         self.requests = Counter(
@@ -93,6 +101,15 @@ class Metrics:
             ["backend"],
             registry=r,
         )
+        # TTFT, tokens/s, queue wait, memory per answered request (observability)
+        self.calls = CallHistograms(r)
+
+    def model_label(self, model: str) -> str:
+        """``model`` when the profile names it (or it is empty), else ``other``."""
+        return model if not model or model in self.known_models else OTHER
+
+    def route_label(self, route: str) -> str:
+        return route if not route or route in self.known_routes else OTHER
 
     def stage(self, stage: str) -> None:
         self.stages.labels(stage=stage).inc()
@@ -107,7 +124,8 @@ class Metrics:
         stream: bool,
     ) -> None:
         """Count one answered request."""
-        route, model = result.route, result.model
+        route, model = self.route_label(result.route), self.model_label(result.model)
+        planned = self.model_label(planned)
         self.requests.labels(
             api=api, route=route, model=model, stream=str(stream).lower()
         ).inc()
@@ -124,9 +142,15 @@ class Metrics:
             self.fallbacks.labels(route=route, planned=planned, model=model).inc()
         if result.repairs:
             self.repairs.labels(route=route).inc(result.repairs)
+        self.calls.observe(result, route=route, model=model)
 
     def error(self, api: str, status: int, *, route: str = "", model: str = "") -> None:
-        self.errors.labels(api=api, route=route, model=model, status=str(status)).inc()
+        self.errors.labels(
+            api=api,
+            route=self.route_label(route),
+            model=self.model_label(model),
+            status=str(status),
+        ).inc()
 
     def reject(self, reason: str) -> None:
         self.rejected.labels(reason=reason).inc()

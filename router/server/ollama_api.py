@@ -12,13 +12,14 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import json
+import logging
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from qwen_router.errors import ImageError, RouterError
 from qwen_router.types import (
     GenerationParams,
@@ -27,10 +28,28 @@ from qwen_router.types import (
     RouteRequest,
     RouteResult,
     TextPart,
+    ToolCall,
 )
 
 from .deps import admitted, authorized, service_of
+from .disconnect import disconnect_watch
 from .errors import ApiError, status_for
+from .responses import (
+    OllamaChatResponse,
+    OllamaDetails,
+    OllamaError,
+    OllamaGenerateResponse,
+    OllamaModel,
+    OllamaPs,
+    OllamaResponseMessage,
+    OllamaShowResponse,
+    OllamaStreamError,
+    OllamaTags,
+    OllamaVersion,
+    RouterMetadata,
+    dump,
+    dump_json,
+)
 from .schemas import (
     OllamaBaseRequest,
     OllamaChatRequest,
@@ -40,12 +59,23 @@ from .schemas import (
     OllamaShowRequest,
 )
 from .service import ModelEntry, Plan, RouteStream
-from .streaming import start_stream
+from .streaming import REPAIR_NOTE, start_stream
+from .tools_wire import ollama_format, ollama_tool_calls, to_tools, tool_message_fields
 
 __all__ = ["OLLAMA_COMPAT_VERSION", "router"]
 
 OLLAMA_COMPAT_VERSION = "0.12.6"
-router = APIRouter(prefix="/api", tags=["ollama"], dependencies=[Depends(authorized)])
+log = logging.getLogger("qwen_router.server")
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": OllamaError}
+    for status in (400, 401, 404, 413, 429, 499, 500, 502, 503, 504)
+}
+router = APIRouter(
+    prefix="/api",
+    tags=["ollama"],
+    dependencies=[Depends(authorized)],
+    responses=_ERRORS,
+)
 _BUDGETS = {"low": 1024, "medium": 4096, "high": None}
 
 
@@ -64,14 +94,15 @@ def _decode_image(data: str, where: str) -> bytes:
 
 
 def _message(index: int, message: OllamaMessage) -> Message:
+    tools = tool_message_fields(message, f"message {index}")
     if not message.images:
-        return Message(role=message.role, content=message.content)
+        return Message(role=message.role, content=message.content, **tools)
     parts: list[Any] = [TextPart(text=message.content)] if message.content else []
     parts += [
         ImagePart(image=_decode_image(img, f"message {index} image {i}"))
         for i, img in enumerate(message.images)
     ]
-    return Message(role=message.role, content=parts)
+    return Message(role=message.role, content=parts, **tools)
 
 
 def _params(options: OllamaOptions | None) -> GenerationParams | None:
@@ -97,16 +128,10 @@ def _route_request(
     body: OllamaBaseRequest, messages: list[Message], entry: ModelEntry
 ) -> RouteRequest:
     think = body.think
-    fmt = body.format
-    response_format: dict[str, Any] | None = None
-    if fmt == "json":
-        response_format = {"type": "json_object"}
-    elif isinstance(fmt, dict):
-        response_format = {
-            "type": "json_schema",
-            "json_schema": {"name": "format", "schema": fmt},
-        }
+    response_format = ollama_format(body.format)
+    tools = to_tools(getattr(body, "tools", None))
     return RouteRequest(
+        tools=tools,
         messages=messages,
         route=entry.route,
         model=entry.model,
@@ -121,7 +146,7 @@ def _stats(result: RouteResult) -> dict[str, Any]:
     t, u = result.timings, result.usage
     ms = 1_000_000
     return {
-        "done_reason": "length" if result.finish_reason == "length" else "stop",
+        "done_reason": "length" if result.finish_reason == "length" else "stop",  # Ollama: "stop" after tool calls too
         "total_duration": int(t.total_ms * ms),
         "load_duration": int(t.load_ms * ms),
         "prompt_eval_count": u.prompt_tokens,
@@ -131,59 +156,94 @@ def _stats(result: RouteResult) -> dict[str, Any]:
     }
 
 
-def _line(data: dict[str, Any]) -> str:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+def _line(data: BaseModel) -> str:
+    return dump_json(data) + "\n"
+
+
+def _piece(
+    name: str,
+    chat: bool,
+    text: str,
+    thinking: str,
+    tool_calls: list[ToolCall] | None = None,
+    **fields: Any,
+) -> OllamaChatResponse | OllamaGenerateResponse:
+    """One answer object (the whole answer, or one line of a stream)."""
+    if chat:
+        if tool_calls:
+            message = OllamaResponseMessage(
+                role="assistant", content=text, tool_calls=ollama_tool_calls(tool_calls)
+            )
+        else:
+            message = OllamaResponseMessage(role="assistant", content=text)
+        if thinking:
+            message.thinking = thinking
+        return OllamaChatResponse(
+            model=name, created_at=_now(), message=message, **fields
+        )
+    answer = OllamaGenerateResponse(
+        model=name, created_at=_now(), response=text, **fields
+    )
+    if thinking:
+        answer.thinking = thinking
+    return answer
 
 
 async def _render(stream: RouteStream, name: str, chat: bool) -> AsyncIterator[str]:
     plan = stream.plan
-
-    def piece(text: str, thinking: str, **extra: Any) -> dict[str, Any]:
-        data: dict[str, Any] = {"model": name, "created_at": _now()}
-        if chat:
-            message: dict[str, Any] = {"role": "assistant", "content": text}
-            if thinking:
-                message["thinking"] = thinking
-            data["message"] = message
-        else:
-            data["response"] = text
-            if thinking:
-                data["thinking"] = thinking
-        data.update(extra)
-        return data
-
     first = True
     try:
         async for event in stream:
-            if event.type == "token" and (event.text or event.thinking):
-                extra = {"qwen_router": plan.metadata()} if first else {}
+            text, thinking = "", ""
+            if event.type == "token":
+                text, thinking = event.text, event.thinking
+            elif event.type == "node" and event.node == "repair":
+                text = REPAIR_NOTE  # marked as on the OpenAI stream
+            if not (text or thinking):
+                continue
+            extra: dict[str, Any] = {}
+            if first:
+                extra["qwen_router"] = RouterMetadata(**plan.metadata())
                 first = False
-                yield _line(piece(event.text, event.thinking, done=False, **extra))
+            yield _line(_piece(name, chat, text, thinking, done=False, **extra))
     except RouterError as exc:
-        yield _line({"error": str(exc), "status": status_for(exc)[0]})
+        yield _line(OllamaStreamError(error=str(exc), status=status_for(exc)[0]))
+        return
+    except Exception:  # never cut a stream without saying why
+        log.exception("stream failed")
+        yield _line(OllamaStreamError(error="internal server error", status=500))
         return
     result = stream.result
     if result is not None:
+        meta = plan.metadata(result)
+        if result.repairs:
+            meta["answer"] = result.answer
+        if chat and result.tool_calls:  # as Ollama: the calls on a line of their own
+            yield _line(_piece(name, chat, "", "", result.tool_calls, done=False))
         yield _line(
-            piece(
-                "", "", done=True, **_stats(result), qwen_router=plan.metadata(result)
+            _piece(
+                name,
+                chat,
+                "",
+                "",
+                done=True,
+                **_stats(result),
+                qwen_router=RouterMetadata(**meta),
             )
         )
 
 
-def _answer(result: RouteResult, plan: Plan, name: str, chat: bool) -> dict[str, Any]:
-    data: dict[str, Any] = {"model": name, "created_at": _now()}
-    if chat:
-        message: dict[str, Any] = {"role": "assistant", "content": result.answer}
-        if result.thinking:
-            message["thinking"] = result.thinking
-        data["message"] = message
-    else:
-        data["response"] = result.answer
-        if result.thinking:
-            data["thinking"] = result.thinking
-    data.update(done=True, **_stats(result), qwen_router=plan.metadata(result))
-    return data
+def _answer(result: RouteResult, plan: Plan, name: str, chat: bool) -> BaseModel:
+    return _piece(
+        name,
+        chat,
+        result.answer,
+        result.thinking or "",
+        result.tool_calls,
+        done=True,
+        **_stats(result),
+        qwen_router=RouterMetadata(**plan.metadata(result)),
+    )
 
 
 async def _serve(
@@ -207,13 +267,29 @@ async def _serve(
             lambda stream: _render(stream, body.model, chat),
             media_type="application/x-ndjson",
         )
-    result = await service.invoke(plan)
+    result = await service.invoke(plan, disconnect_watch(request.receive))
     return JSONResponse(
-        _answer(result, plan, body.model, chat), headers=plan.headers(result)
+        dump(_answer(result, plan, body.model, chat)), headers=plan.headers(result)
     )
 
 
-@router.post("/chat")
+def _stream_doc(model: type[BaseModel]) -> dict[int | str, dict[str, Any]]:
+    return {
+        200: {
+            "description": "the answer; streamed (the default) as NDJSON, one object "
+            "per line, the last with `done: true` (or an error object)",
+            "content": {
+                "application/x-ndjson": {
+                    "schema": {"$ref": f"#/components/schemas/{model.__name__}"}
+                }
+            },
+        }
+    }
+
+
+@router.post(
+    "/chat", response_model=OllamaChatResponse, responses=_stream_doc(OllamaChatResponse)
+)
 async def chat(
     body: OllamaChatRequest, request: Request, caller: str = Depends(admitted)
 ) -> Any:
@@ -226,17 +302,16 @@ async def chat(
     messages = [_message(i, m) for i, m in enumerate(body.messages)]
     if not messages:  # Ollama loads the model and answers at once
         service_of(request).resolve(body.model)
-        return {
-            "model": body.model,
-            "created_at": _now(),
-            "done": True,
-            "done_reason": "load",
-            "message": {"role": "assistant", "content": ""},
-        }
+        loaded = _piece(body.model, True, "", "", done=True, done_reason="load")
+        return JSONResponse(dump(loaded))
     return await _serve(request, body, messages, caller, chat=True)
 
 
-@router.post("/generate")
+@router.post(
+    "/generate",
+    response_model=OllamaGenerateResponse,
+    responses=_stream_doc(OllamaGenerateResponse),
+)
 async def generate(
     body: OllamaGenerateRequest, request: Request, caller: str = Depends(admitted)
 ) -> Any:
@@ -248,48 +323,38 @@ async def generate(
     """
     if not body.prompt.strip() and not body.images:
         service_of(request).resolve(body.model)
-        return {
-            "model": body.model,
-            "created_at": _now(),
-            "response": "",
-            "done": True,
-            "done_reason": "load",
-        }
+        loaded = _piece(body.model, False, "", "", done=True, done_reason="load")
+        return JSONResponse(dump(loaded))
     messages = [Message(role="system", content=body.system)] if body.system else []
     user = OllamaMessage(role="user", content=body.prompt, images=body.images)
     messages.append(_message(len(messages), user))
     return await _serve(request, body, messages, caller, chat=False)
 
 
-def _model_row(entry: ModelEntry) -> dict[str, Any]:
-    return {
-        "name": entry.name,
-        "model": entry.name,
-        "modified_at": "1970-01-01T00:00:00Z",
-        "size": 0,
-        "digest": hashlib.sha256(entry.name.encode()).hexdigest(),
-        "details": {
-            "format": "qwen-router",
-            "family": "qwen-router",
-            "families": ["qwen-router"],
-            "parameter_size": "",
-            "quantization_level": "",
-        },
-    }
+def _model_row(entry: ModelEntry) -> OllamaModel:
+    return OllamaModel(
+        name=entry.name,
+        model=entry.name,
+        modified_at="1970-01-01T00:00:00Z",
+        size=0,
+        digest=hashlib.sha256(entry.name.encode()).hexdigest(),
+        details=OllamaDetails(),
+    )
 
 
-@router.get("/tags")
-async def tags(request: Request) -> dict[str, Any]:
+@router.get("/tags", response_model=OllamaTags)
+async def tags(request: Request) -> JSONResponse:
     """Every model name this server answers to.
 
     Raises:
         ApiError: 503 while the server is starting.
     """
-    return {"models": [_model_row(e) for e in service_of(request).models]}
+    rows = [_model_row(e) for e in service_of(request).models]
+    return JSONResponse(dump(OllamaTags(models=rows)))
 
 
-@router.post("/show")
-async def show(body: OllamaShowRequest, request: Request) -> dict[str, Any]:
+@router.post("/show", response_model=OllamaShowResponse)
+async def show(body: OllamaShowRequest, request: Request) -> JSONResponse:
     """Details of one model name, with its capabilities.
 
     Raises:
@@ -300,29 +365,30 @@ async def show(body: OllamaShowRequest, request: Request) -> dict[str, Any]:
         raise ApiError(400, "model is required", code="invalid_request", param="model")
     service = service_of(request)
     entry = service.resolve(name)
-    return {
-        "modelfile": f"# served by qwen-router\nFROM {entry.name}\n",
-        "parameters": "",
-        "template": "{{ .Prompt }}",
-        "details": _model_row(entry)["details"],
-        "model_info": {
+    shown = OllamaShowResponse(
+        modelfile=f"# served by qwen-router\nFROM {entry.name}\n",
+        parameters="",
+        template="{{ .Prompt }}",
+        details=OllamaDetails(),
+        model_info={
             "qwen_router.kind": entry.kind,
             "qwen_router.route": entry.route,
             "qwen_router.model": entry.model,
             "qwen_router.profile": service.profile.name,
         },
-        "capabilities": ["completion", "thinking", "vision"],
-        "modified_at": "1970-01-01T00:00:00Z",
-    }
+        capabilities=["completion", "thinking", "vision", "tools"],
+        modified_at="1970-01-01T00:00:00Z",
+    )
+    return JSONResponse(dump(shown))
 
 
-@router.get("/ps")
-async def ps() -> dict[str, Any]:
+@router.get("/ps", response_model=OllamaPs)
+async def ps() -> JSONResponse:
     """Running models (the router manages loading itself; reported empty)."""
-    return {"models": []}
+    return JSONResponse(dump(OllamaPs(models=[])))
 
 
-@router.get("/version")
-async def version() -> dict[str, str]:
+@router.get("/version", response_model=OllamaVersion)
+async def version() -> JSONResponse:
     """The Ollama API version this server is compatible with."""
-    return {"version": OLLAMA_COMPAT_VERSION}
+    return JSONResponse(dump(OllamaVersion(version=OLLAMA_COMPAT_VERSION)))

@@ -9,7 +9,7 @@ answer carries ``x-qwen-router-*`` headers and a ``qwen_router`` body field.
 
 from __future__ import annotations
 
-import json
+import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -17,8 +17,10 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from qwen_router.errors import ImageError, RouterError
 from qwen_router.images import load_image_bytes
+from qwen_router.structured import parse_response_format
 from qwen_router.types import (
     GenerationParams,
     ImagePart,
@@ -29,15 +31,51 @@ from qwen_router.types import (
 )
 
 from .deps import admitted, authorized, service_of
+from .disconnect import disconnect_watch
 from .errors import error_payload, status_for
+from .responses import (
+    ChatCompletion,
+    ChatCompletionChoice,
+    ChatCompletionChunk,
+    ChatCompletionMessage,
+    ChunkChoice,
+    ChunkDelta,
+    CompletionUsage,
+    ModelCard,
+    ModelCardInfo,
+    ModelList,
+    OpenAIError,
+    RouterMetadata,
+    TokenDetails,
+    dump,
+    dump_json,
+)
 from .schemas import ChatCompletionRequest, ImageUrlPart, OpenAIMessage
 from .service import ModelEntry, Plan, RouteStream
-from .streaming import start_stream
+from .streaming import REPAIR_NOTE, start_stream
+from .tools_wire import (
+    REFUSED_OPENAI_FIELDS,
+    openai_tool_call_deltas,
+    openai_tool_calls,
+    refuse_unsupported,
+    to_tool_choice,
+    to_tools,
+    tool_message_fields,
+)
 
 __all__ = ["router", "to_route_request"]
 
-router = APIRouter(prefix="/v1", tags=["openai"], dependencies=[Depends(authorized)])
-_REPAIR_NOTE = "\n\n[verifier refuted the answer; repairing]\n\n"
+log = logging.getLogger("qwen_router.server")
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": OpenAIError}
+    for status in (400, 401, 404, 413, 422, 429, 499, 500, 502, 503, 504)
+}
+router = APIRouter(
+    prefix="/v1",
+    tags=["openai"],
+    dependencies=[Depends(authorized)],
+    responses=_ERRORS,
+)
 
 
 def _image(part: ImageUrlPart, where: str, allow_urls: bool) -> ImagePart:
@@ -58,16 +96,17 @@ def _image(part: ImageUrlPart, where: str, allow_urls: bool) -> ImagePart:
 
 def _message(index: int, message: OpenAIMessage, allow_urls: bool) -> Message:
     role = "system" if message.role == "developer" else message.role
+    tools = tool_message_fields(message, f"message {index}")
     content = message.content
     if content is None or isinstance(content, str):
-        return Message(role=role, content=content or "")
+        return Message(role=role, content=content or "", **tools)
     parts: list[Any] = []
     for pi, part in enumerate(content):
         if isinstance(part, ImageUrlPart):
             parts.append(_image(part, f"message {index} part {pi}", allow_urls))
         else:
             parts.append(TextPart(text=part.text))
-    return Message(role=role, content=parts)
+    return Message(role=role, content=parts, **tools)
 
 
 def to_route_request(
@@ -78,6 +117,7 @@ def to_route_request(
     Raises:
         ImageError: an image part that is not a data URL (or a disallowed URL).
     """
+    refuse_unsupported(body.model_dump(include=set(REFUSED_OPENAI_FIELDS)))
     stop = [body.stop] if isinstance(body.stop, str) else body.stop
     fields = {
         "max_tokens": body.max_completion_tokens or body.max_tokens,
@@ -89,8 +129,9 @@ def to_route_request(
     fields = {k: v for k, v in fields.items() if v is not None}
     kwargs = body.chat_template_kwargs
     response_format = body.response_format
-    if response_format and response_format.get("type") == "text":
+    if parse_response_format(response_format) is None:
         response_format = None
+    tools = to_tools(body.tools)
     return RouteRequest(
         messages=[_message(i, m, allow_urls) for i, m in enumerate(body.messages)],
         route=entry.route,
@@ -99,49 +140,62 @@ def to_route_request(
         thinking=kwargs.enable_thinking if kwargs else None,
         thinking_budget=body.thinking_budget,
         response_format=response_format,
+        tools=tools,
+        tool_choice=to_tool_choice(body.tool_choice, tools),
+        parallel_tool_calls=body.parallel_tool_calls,
     )
 
 
-def _usage(result: RouteResult) -> dict[str, Any]:
+def _usage(result: RouteResult) -> CompletionUsage:
     u = result.usage
-    return {
-        "prompt_tokens": u.prompt_tokens,
-        "completion_tokens": u.completion_tokens,
-        "total_tokens": u.total_tokens,
-        "completion_tokens_details": {"reasoning_tokens": u.thinking_tokens},
-    }
+    return CompletionUsage(
+        prompt_tokens=u.prompt_tokens,
+        completion_tokens=u.completion_tokens,
+        total_tokens=u.total_tokens,
+        completion_tokens_details=TokenDetails(reasoning_tokens=u.thinking_tokens),
+    )
 
 
 def _finish(result: RouteResult) -> str:
+    if result.tool_calls:
+        return "tool_calls"
     return "length" if result.finish_reason == "length" else "stop"
 
 
 def _completion(
     result: RouteResult, plan: Plan, cid: str, created: int
-) -> dict[str, Any]:
-    message: dict[str, Any] = {"role": "assistant", "content": result.answer}
+) -> ChatCompletion:
+    if result.tool_calls:
+        message = ChatCompletionMessage(
+            role="assistant",
+            content=result.answer or None,
+            tool_calls=openai_tool_calls(result.tool_calls),
+        )
+    else:
+        message = ChatCompletionMessage(role="assistant", content=result.answer)
     if result.thinking:
-        message["reasoning_content"] = result.thinking
-    return {
-        "id": cid,
-        "object": "chat.completion",
-        "created": created,
-        "model": result.model,
-        "choices": [
-            {
-                "index": 0,
-                "message": message,
-                "finish_reason": _finish(result),
-                "logprobs": None,
-            }
+        message.reasoning_content = result.thinking
+    return ChatCompletion(
+        id=cid,
+        created=created,
+        model=result.model,
+        choices=[
+            ChatCompletionChoice(
+                index=0, message=message, finish_reason=_finish(result), logprobs=None
+            )
         ],
-        "usage": _usage(result),
-        "qwen_router": plan.metadata(result),
-    }
+        usage=_usage(result),
+        qwen_router=RouterMetadata(**plan.metadata(result)),
+    )
 
 
-def _sse(data: dict[str, Any]) -> str:
-    return f"data: {json.dumps(data, ensure_ascii=False, separators=(',', ':'))}\n\n"
+def _sse(data: BaseModel | dict[str, Any]) -> str:
+    text = (
+        dump_json(data)
+        if isinstance(data, BaseModel)
+        else dump_json(OpenAIError.model_validate(data))
+    )
+    return f"data: {text}\n\n"
 
 
 async def _render(
@@ -149,34 +203,43 @@ async def _render(
 ) -> AsyncIterator[str]:
     plan = stream.plan
 
-    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
-        data: dict[str, Any] = {
-            "id": cid,
-            "object": "chat.completion.chunk",
-            "created": created,
-            "model": plan.model,
-            "choices": [
-                {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
+    def chunk(
+        delta: ChunkDelta, finish: str | None = None, meta: dict[str, Any] | None = None
+    ) -> str:
+        data = ChatCompletionChunk(
+            id=cid,
+            created=created,
+            model=plan.model,  # the model answering, once the first token named it
+            choices=[
+                ChunkChoice(index=0, delta=delta, finish_reason=finish, logprobs=None)
             ],
-        }
+        )
         if include_usage:
-            data["usage"] = None
-        data.update(extra)
+            data.usage = None
+        if meta is not None:
+            data.qwen_router = RouterMetadata(**meta)
         return _sse(data)
 
-    yield chunk({"role": "assistant", "content": ""}, qwen_router=plan.metadata())
+    yield chunk(ChunkDelta(role="assistant", content=""), meta=plan.metadata())
     try:
         async for event in stream:
             if event.type == "token":
                 if event.thinking:
-                    yield chunk({"reasoning_content": event.thinking})
+                    yield chunk(ChunkDelta(reasoning_content=event.thinking))
                 if event.text:
-                    yield chunk({"content": event.text})
+                    yield chunk(ChunkDelta(content=event.text))
             elif event.type == "node" and event.node == "repair":
-                yield chunk({"content": _REPAIR_NOTE})
+                yield chunk(ChunkDelta(content=REPAIR_NOTE))
     except RouterError as exc:
         status, code = status_for(exc)
         yield _sse(error_payload("openai", status, str(exc), code=code))
+        yield "data: [DONE]\n\n"
+        return
+    except Exception:  # never cut a stream without saying why
+        log.exception("stream failed")
+        yield _sse(
+            error_payload("openai", 500, "internal server error", code="internal_error")
+        )
         yield "data: [DONE]\n\n"
         return
     result = stream.result
@@ -184,22 +247,37 @@ async def _render(
         meta = plan.metadata(result)
         if result.repairs:
             meta["answer"] = result.answer
-        yield chunk({}, _finish(result), qwen_router=meta)
+        for calls in openai_tool_call_deltas(result.tool_calls):
+            yield chunk(ChunkDelta(tool_calls=calls))
+        yield chunk(ChunkDelta(), _finish(result), meta=meta)
         if include_usage:
             yield _sse(
-                {
-                    "id": cid,
-                    "object": "chat.completion.chunk",
-                    "created": created,
-                    "model": plan.model,
-                    "choices": [],
-                    "usage": _usage(result),
-                }
+                ChatCompletionChunk(
+                    id=cid,
+                    created=created,
+                    model=result.model,
+                    choices=[],
+                    usage=_usage(result),
+                )
             )
     yield "data: [DONE]\n\n"
 
 
-@router.post("/chat/completions")
+@router.post(
+    "/chat/completions",
+    response_model=ChatCompletion,
+    responses={
+        200: {
+            "description": "a completion; with `stream: true`, server-sent events "
+            "of chat.completion.chunk objects, ending with `data: [DONE]`",
+            "content": {
+                "text/event-stream": {
+                    "schema": {"$ref": "#/components/schemas/ChatCompletionChunk"}
+                }
+            },
+        }
+    },
+)
 async def chat_completions(
     body: ChatCompletionRequest, request: Request, caller: str = Depends(admitted)
 ) -> Any:
@@ -226,30 +304,31 @@ async def chat_completions(
             lambda stream: _render(stream, cid, created, include_usage),
             media_type="text/event-stream",
         )
-    result = await service.invoke(plan)
+    result = await service.invoke(plan, disconnect_watch(request.receive))
     return JSONResponse(
-        _completion(result, plan, cid, created), headers=plan.headers(result)
+        dump(_completion(result, plan, cid, created)), headers=plan.headers(result)
     )
 
 
-@router.get("/models")
-async def list_models(request: Request) -> dict[str, Any]:
+@router.get("/models", response_model=ModelList)
+async def list_models(request: Request) -> JSONResponse:
     """``auto``, ``auto:ROUTE`` for every route, and every model of the profile.
 
     Raises:
         ApiError: 503 while the server is starting.
     """
     service = service_of(request)
-    return {
-        "object": "list",
-        "data": [
-            {
-                "id": e.name,
-                "object": "model",
-                "created": 0,
-                "owned_by": "qwen-router",
-                "qwen_router": {"kind": e.kind, "route": e.route, "model": e.model},
-            }
+    cards = ModelList(
+        object="list",
+        data=[
+            ModelCard(
+                id=e.name,
+                object="model",
+                created=0,
+                owned_by="qwen-router",
+                qwen_router=ModelCardInfo(kind=e.kind, route=e.route, model=e.model),
+            )
             for e in service.models
         ],
-    }
+    )
+    return JSONResponse(dump(cards))

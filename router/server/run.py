@@ -16,7 +16,8 @@ process*, and so multiplied or split by N:
 * ``/metrics`` reports the counters of the worker that answered the scrape (scrape
   each worker, or run one worker per container behind the load balancer);
 * rate limits (``--rate-limit-rpm/-tpm``): each worker keeps its own buckets, so a key
-  may get up to N times the limit;
+  may get up to N times the limit, unless ``--redis-url`` shares them (then every
+  worker and every replica spends from one budget per key);
 * ``--concurrency``: each worker has its own per-backend gate (N times the slots);
 * models of in-process backends (hf, llamacpp): each worker loads its own copy.
 
@@ -24,6 +25,13 @@ Workers are for remote backends (vLLM, Ollama, OpenAI-compatible servers), where
 router's own CPU is what limits throughput. The workers are spawned processes that
 build their settings the usual way, from ``QWEN_ROUTER_*`` variables: the command
 line's options are exported to them as those variables.
+
+**Proxies and keep-alive.** The client address (used for per-IP limits of anonymous
+callers) is the peer's, unless the peer is one of ``trusted_proxies``: only then is
+its ``X-Forwarded-For`` believed. Idle keep-alive connections are closed after
+``keep_alive_timeout_s``; keep it above the idle timeout of the clients' pools (or of
+the load balancer in front), so that the server is never the side that closes a
+connection a client is about to reuse.
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ from uvicorn.config import LOGGING_CONFIG
 
 from .app import create_app
 
-__all__ = ["main", "serve", "settings_from_args"]
+__all__ = ["main", "serve", "settings_from_args", "uvicorn_options"]
 
 # CLI option -> Settings field
 _ARGS = {
@@ -56,9 +64,14 @@ _ARGS = {
     "concurrency": "backend_concurrency",
     "queue_timeout": "queue_timeout_s",
     "allow_image_urls": "allow_image_urls",
+    "allow_model_specs": "allow_model_specs",
     "graceful_timeout": "graceful_timeout_s",
+    "keep_alive_timeout": "keep_alive_timeout_s",
+    "trusted_proxies": "trusted_proxies",
+    "redis_url": "redis_url",
     "log_level": "log_level",
 }
+_FLAGS = ("preload", "allow_image_urls", "allow_model_specs")
 _ENV_PREFIX = "QWEN_ROUTER_"
 _FACTORY = "qwen_router.server.app:create_app"
 
@@ -72,9 +85,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     overrides: dict[str, Any] = {}
     for arg, field in _ARGS.items():
         value = getattr(args, arg, None)
-        if value is None or (
-            value is False and field in ("preload", "allow_image_urls")
-        ):
+        if value is None or (value is False and field in _FLAGS):
             continue
         overrides[field] = value
     return Settings(**overrides)
@@ -119,6 +130,22 @@ def _export(settings: Settings) -> None:
         raise ConfigError("the settings cannot be passed to worker processes")
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """The uvicorn options ``settings`` mean (the test servers use the same)."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level.lower(),
+        "access_log": False,  # RequestLogMiddleware writes structured request logs
+        "timeout_graceful_shutdown": settings.graceful_timeout_s,
+        "timeout_keep_alive": settings.keep_alive_timeout_s,
+        # X-Forwarded-For is believed only from the configured proxies
+        "proxy_headers": bool(settings.trusted_proxies),
+        "forwarded_allow_ips": list(settings.trusted_proxies) or None,
+        "lifespan": "on",
+    }
+
+
 def serve(settings: Settings, *, workers: int = 1) -> int:
     """Serve ``settings`` in ``workers`` processes until interrupted; the exit status.
 
@@ -127,15 +154,8 @@ def serve(settings: Settings, *, workers: int = 1) -> int:
             the workers.
     """
     settings.load_api_keys()  # fail here, not in every worker
-    options: dict[str, Any] = {
-        "host": settings.host,
-        "port": settings.port,
-        "log_level": settings.log_level.lower(),
-        "log_config": _log_config(settings.log_level),
-        "access_log": False,  # RequestLogMiddleware writes structured request logs
-        "timeout_graceful_shutdown": settings.graceful_timeout_s,
-        "lifespan": "on",
-    }
+    options = uvicorn_options(settings)
+    options["log_config"] = _log_config(settings.log_level)
     if workers <= 1:
         server = uvicorn.Server(uvicorn.Config(create_app(settings), **options))
         server.run()

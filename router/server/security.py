@@ -1,10 +1,11 @@
-"""Protection: bearer-token auth, per-key rate limits, body size, backend concurrency.
+"""Protection: bearer-token auth, body size, backend concurrency (rate limits:
+:mod:`.limits`).
 
 * :class:`Authenticator` compares tokens in constant time (``hmac.compare_digest``),
   against every key, so timing says nothing about which key came close.
-* :class:`RateLimiter` keeps two token buckets per key: requests per minute and
-  tokens per minute. Requests spend one on entry; tokens are charged after the
-  answer, so one large answer can take the bucket below zero and the key waits.
+* :class:`AuthMiddleware` checks the key of every request but ``/healthz`` and ``/``
+  before its body is read, so an unauthenticated client costs no parsing; with keys
+  set, ``/metrics``, ``/readyz``, ``/docs`` and ``/openapi.json`` need a key too.
 * :class:`ConcurrencyGate` lets ``N`` requests run per backend; the rest queue for
   ``queue_timeout_s`` and are then refused with 503 instead of exhausting memory.
 * :class:`BodyLimitMiddleware` refuses bodies over ``max_body_bytes`` with 413.
@@ -16,25 +17,26 @@ import asyncio
 import hashlib
 import hmac
 import json
-import math
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import ApiError, api_for_path, error_payload
+from .limits import RateLimiter
 from .metrics import Metrics
 
 __all__ = [
+    "OPEN_PATHS",
+    "AuthMiddleware",
     "Authenticator",
     "BodyLimitMiddleware",
     "ConcurrencyGate",
     "Lease",
     "RateLimiter",
+    "send_error",
 ]
 
-Clock = Callable[[], float]
+OPEN_PATHS = frozenset({"/healthz", "/"})
 
 
 class Authenticator:
@@ -70,67 +72,57 @@ class Authenticator:
         return "key:" + hashlib.sha256(given).hexdigest()[:12]
 
 
-@dataclass
-class _Bucket:
-    level: float
-    stamp: float
+class AuthMiddleware:
+    """Authenticate from the headers alone, before any body is read or parsed.
 
-
-class RateLimiter:
-    """Per-key requests- and tokens-per-minute buckets (``None``: no limit)."""
+    The caller's identity goes to ``scope["state"]["caller"]``.
+    """
 
     def __init__(
-        self,
-        rpm: int | None = None,
-        tpm: int | None = None,
-        *,
-        clock: Clock = time.monotonic,
+        self, app: ASGIApp, *, auth: Authenticator, metrics: Metrics
     ) -> None:
-        self.rpm, self.tpm, self.clock = rpm, tpm, clock
-        self._requests: dict[str, _Bucket] = {}
-        self._tokens: dict[str, _Bucket] = {}
+        self.app, self.auth, self.metrics = app, auth, metrics
 
-    def _level(self, table: dict[str, _Bucket], key: str, capacity: int) -> _Bucket:
-        now = self.clock()
-        bucket = table.setdefault(key, _Bucket(float(capacity), now))
-        bucket.level = min(
-            capacity, bucket.level + (now - bucket.stamp) * capacity / 60.0
-        )
-        bucket.stamp = now
-        return bucket
-
-    def admit(self, key: str) -> None:
-        """Spend one request for ``key``.
-
-        Raises:
-            ApiError: 429 with ``Retry-After`` when either bucket is empty.
-        """
-        if self.tpm is not None:
-            tokens = self._level(self._tokens, key, self.tpm)
-            if tokens.level <= 0:
-                wait = (1 - tokens.level) * 60.0 / self.tpm
-                raise _limited("tokens per minute", self.tpm, wait)
-        if self.rpm is not None:
-            requests = self._level(self._requests, key, self.rpm)
-            if requests.level < 1:
-                wait = (1 - requests.level) * 60.0 / self.rpm
-                raise _limited("requests per minute", self.rpm, wait)
-            requests.level -= 1
-
-    def charge(self, key: str, tokens: int) -> None:
-        """Charge ``tokens`` used by an answer to ``key``."""
-        if self.tpm is not None and tokens > 0:
-            self._level(self._tokens, key, self.tpm).level -= tokens
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        host = client[0] if client else ""
+        path = scope.get("path", "")
+        header = None
+        for name, value in scope.get("headers", ()):
+            if name == b"authorization":
+                header = value.decode("latin-1")
+                break
+        if path in OPEN_PATHS and self.auth.enabled:
+            await self.app(scope, receive, send)
+            return
+        try:
+            caller = self.auth.check(header, host)
+        except ApiError as exc:
+            self.metrics.reject("unauthorized")
+            if _has_body(scope):  # left unread: the connection cannot be reused
+                exc.headers = {**exc.headers, "Connection": "close"}
+            await send_error(scope, send, exc)
+            return
+        scope.setdefault("state", {})["caller"] = caller
+        await self.app(scope, receive, send)
 
 
-def _limited(what: str, limit: int, wait: float) -> ApiError:
-    seconds = max(1, math.ceil(wait))
-    return ApiError(
-        429,
-        f"rate limit reached: {limit} {what}; retry in {seconds}s",
-        code="rate_limit_exceeded",
-        headers={"Retry-After": str(seconds)},
-    )
+async def send_error(scope: Scope, send: Send, exc: ApiError) -> None:
+    """Answer ``exc`` in the API's shape from ASGI middleware (no app involved)."""
+    api = api_for_path(scope.get("path", ""))
+    body = json.dumps(
+        error_payload(api, exc.status, exc.message, code=exc.code, param=exc.param)
+    ).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(body)).encode()),
+    ]
+    headers += [(k.lower().encode(), v.encode()) for k, v in exc.headers.items()]
+    await send({"type": "http.response.start", "status": exc.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 class Lease:
@@ -249,6 +241,13 @@ def _replay(
     return replayed
 
 
+def _has_body(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
+            return True
+    return False
+
+
 def _content_length(scope: Scope) -> int | None:
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
@@ -260,24 +259,14 @@ def _content_length(scope: Scope) -> int | None:
 
 
 async def _send_413(scope: Scope, send: Send, limit: int) -> None:
-    api = api_for_path(scope.get("path", ""))
-    body = json.dumps(
-        error_payload(
-            api,
+    # the unread rest of the body stays on the connection: tell the client it closes
+    await send_error(
+        scope,
+        send,
+        ApiError(
             413,
             f"request body is over the limit of {limit} bytes",
             code="request_too_large",
-        )
-    ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
-        }
+            headers={"Connection": "close"},
+        ),
     )
-    await send({"type": "http.response.body", "body": body})

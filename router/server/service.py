@@ -16,17 +16,23 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from qwen_router.backends.base import GenerateRequest, PromptSizer
 from qwen_router.classify.base import Classifier
 from qwen_router.core import Router, RouterEvent
 from qwen_router.errors import InputError
+from qwen_router.image_urls import fetch_url_images
 from qwen_router.policy import Selection, decide
-from qwen_router.profiles import KNOWN_BACKENDS, Profile
+from qwen_router.profiles import Profile
 from qwen_router.settings import Settings
+from qwen_router.tool_routing import pin_tool_loop
 from qwen_router.types import Message, RouteDecision, RouteRequest, RouteResult
 
+from .disconnect import Watch, until_disconnect
 from .errors import ApiError
+from .limits import make_limiter
 from .metrics import Metrics
-from .security import Authenticator, ConcurrencyGate, Lease, RateLimiter
+from .model_specs import ClientModels, spec_not_found
+from .security import Authenticator, ConcurrencyGate, Lease
 
 __all__ = [
     "AUTO",
@@ -83,10 +89,18 @@ class Plan:
     caller: str
     state: dict[str, Any]
     started: float = field(default_factory=time.perf_counter)
+    answered_by: str | None = None  # set when a stream's first token names its model
+    queue_ms: float = 0.0  # waited for a backend slot (the gate)
+
+    @property
+    def planned(self) -> str:
+        """The model the policy chose first."""
+        return str(self.selection.candidates[0])
 
     @property
     def model(self) -> str:
-        return str(self.selection.candidates[0])
+        """The model answering: the planned one until a fallback is known to answer."""
+        return self.answered_by or self.planned
 
     @property
     def backend(self) -> str:
@@ -108,7 +122,7 @@ class Plan:
         meta: dict[str, Any] = {
             "route": decision.route,
             "model": result.model if result else self.model,
-            "backend": result.backend if result else self.backend,
+            "backend": result.backend if result else self.model.split(":", 1)[0],
             "confidence": decision.confidence,
             "stage": decision.stage,
             "labels": decision.labels,
@@ -166,8 +180,25 @@ class RouterService:
             queue_timeout_s=settings.queue_timeout_s,
             metrics=metrics,
         )
-        self.limiter = RateLimiter(settings.rate_limit_rpm, settings.rate_limit_tpm)
+        self.limiter = make_limiter(
+            settings.rate_limit_rpm,
+            settings.rate_limit_tpm,
+            redis_url=settings.redis_url,
+            prefix=settings.redis_prefix,
+        )
         self.auth = Authenticator(settings.load_api_keys())
+        profile_models = {e.model for e in self.models if e.model}
+        self.client_models = ClientModels(
+            enabled=settings.allow_model_specs,
+            backends=settings.model_spec_backends,
+            patterns=settings.model_spec_allow,
+            capacity=settings.max_client_models,
+            profile_models=profile_models,
+            get_backend=router.pool.get,
+            own_port=settings.port,
+        )
+        metrics.known_models = profile_models
+        metrics.known_routes = set(self.profile.routes)
 
     # --- names --------------------------------------------------------------------
     def resolve(self, name: str) -> ModelEntry:
@@ -181,22 +212,11 @@ class RouterService:
             entry = self._by_name.get(candidate) or self._by_short.get(candidate)
             if entry is not None:
                 return entry
-        backend, sep, rest = name.partition(":")
-        if (
-            self.settings.allow_model_specs
-            and sep
-            and rest.strip()
-            and backend in KNOWN_BACKENDS
-        ):
-            return ModelEntry(name, "model", model=name)
-        routes = ", ".join(f"{AUTO}:{r}" for r in self.profile.routes)
-        raise ApiError(
-            404,
-            f"model {name!r} not found; use '{AUTO}', a route ({routes}) "
-            "or a profile model",
-            code="model_not_found",
-            param="model",
-        )
+        try:
+            spec = self.client_models.admit(name)
+        except ValueError:
+            raise spec_not_found(name, list(self.profile.routes)) from None
+        return ModelEntry(spec, "model", model=spec)
 
     # --- planning -----------------------------------------------------------------
     async def plan(
@@ -226,31 +246,104 @@ class RouterService:
                 code="invalid_request",
                 param="max_tokens",
             )
+        self._check_stop(params.stop if params else None)
         _precheck(request.messages)
+        if self.settings.allow_image_urls:  # fetched now: before, not under, the gate
+            limits = self.settings.image_limits()
+            messages = await fetch_url_images(
+                request.messages,
+                max_bytes=limits.max_bytes,
+                timeout_s=limits.url_timeout_s,
+                allow_networks=limits.url_allow_networks,
+            )
+            if messages is not request.messages:
+                request = request.model_copy(update={"messages": messages})
         decision = await _classify(self.router.classifier, request.messages)
         self.metrics.stage(decision.stage)
+        request = request.model_copy(update={"decision": decision})  # the graph reuses it
+        request = pin_tool_loop(request, self.router.tool_loops)  # a tool loop stays put
         decision, selection = decide(decision, self.profile, request)
         state.update(
             route=selection.route, model=str(selection.candidates[0]), caller=caller
         )
-        return Plan(request, decision, selection, api, caller, state)
+        plan = Plan(request, decision, selection, api, caller, state)
+        await self._check_context(plan)
+        return plan
+
+    def _check_stop(self, stop: list[str] | None) -> None:
+        if not stop:
+            return
+        if len(stop) > self.settings.max_stop:
+            raise ApiError(
+                400,
+                f"{len(stop)} stop strings is over the server's limit of "
+                f"{self.settings.max_stop}",
+                code="invalid_request",
+                param="stop",
+            )
+        longest = max(len(s) for s in stop)
+        if longest > self.settings.max_stop_chars:
+            raise ApiError(
+                400,
+                f"a stop string of {longest} characters is over the server's limit "
+                f"of {self.settings.max_stop_chars}",
+                code="invalid_request",
+                param="stop",
+            )
+
+    async def _check_context(self, plan: Plan) -> None:
+        """Refuse a prompt the planned model cannot hold, before any slot is taken.
+
+        Raises:
+            ApiError: 400 with the prompt's tokens and the model's context.
+        """
+        spec = plan.selection.candidates[0]
+        backend = self.router.pool.get(spec.backend)
+        if not isinstance(backend, PromptSizer):
+            return
+        params = plan.request.params
+        wanted = params.max_tokens if params and params.max_tokens else 0
+        probe = GenerateRequest(model=spec.name, messages=plan.request.messages)
+        size = await asyncio.to_thread(backend.prompt_size, probe)
+        if size is None:
+            return
+        tokens, context = size
+        if tokens + max(wanted, 1) > context:
+            asked = f" + max_tokens {wanted}" if wanted else ""
+            raise ApiError(
+                400,
+                f"the prompt is {tokens} tokens{asked}, over the context of "
+                f"{context} tokens of {spec}",
+                code="context_length_exceeded",
+                param="messages",
+            )
 
     # --- running ------------------------------------------------------------------
-    async def invoke(self, plan: Plan) -> RouteResult:
-        """Answer ``plan`` under the backend gate.
+    async def invoke(self, plan: Plan, watch: Watch | None = None) -> RouteResult:
+        """Answer ``plan`` under the backend gate; when ``watch`` reports the client
+        gone, generation is cancelled and the slot freed at once.
 
         Raises:
             ApiError: 503 when the backend stays busy; RouterError from the graph.
+            ClientGone: the client disconnected first.
         """
-        lease = await self.gate.acquire(plan.backend)
-        token = _DECISION.set(plan.decision)
-        try:
-            result = await self.router.ainvoke(plan.request)
-        finally:
-            _DECISION.reset(token)
-            lease.release()
+        result = await until_disconnect(self._invoke(plan), watch)
         self.record(plan, result, stream=False)
+        await self.charge(plan, result)
         return result
+
+    async def _acquire(self, plan: Plan) -> Lease:
+        waited = time.perf_counter()
+        lease = await self.gate.acquire(plan.backend)
+        plan.queue_ms = (time.perf_counter() - waited) * 1000
+        return lease
+
+    async def _invoke(self, plan: Plan) -> RouteResult:
+        lease = await self._acquire(plan)
+        try:
+            return await self.router.ainvoke(plan.request)
+        finally:
+            lease.release()
 
     async def open_stream(self, plan: Plan) -> RouteStream:
         """Take a backend slot for a stream; the stream gives it back when closed.
@@ -258,8 +351,11 @@ class RouterService:
         Raises:
             ApiError: 503 when the backend stays busy.
         """
-        lease = await self.gate.acquire(plan.backend)
+        lease = await self._acquire(plan)
         return RouteStream(self, plan, lease)
+
+    async def aclose(self) -> None:
+        await self.limiter.aclose()
 
     def record(self, plan: Plan, result: RouteResult, *, stream: bool) -> None:
         """Metrics, token charge and log fields for one answered request.
@@ -268,11 +364,19 @@ class RouterService:
             Nothing.
         """
         seconds = time.perf_counter() - plan.started
+        result.timings.queue_ms = plan.queue_ms
         self.metrics.result(
-            plan.api, result, seconds=seconds, planned=plan.model, stream=stream
+            plan.api, result, seconds=seconds, planned=plan.planned, stream=stream
         )
-        self.limiter.charge(plan.caller, result.usage.total_tokens)
         plan.state.update(route=result.route, model=result.model)
+
+    async def charge(self, plan: Plan, result: RouteResult) -> None:
+        """Charge the answer's tokens to the caller's budget.
+
+        Raises:
+            Nothing.
+        """
+        await self.limiter.acharge(plan.caller, result.usage.total_tokens)
 
 
 class RouteStream:
@@ -311,13 +415,16 @@ class RouteStream:
             yield event
 
     async def _run(self) -> AsyncIterator[RouterEvent]:
-        _DECISION.set(self.plan.decision)
         events = self.service.router.astream(self.plan.request)
         try:
             async for event in events:
+                if event.type == "token" and event.model:
+                    self.plan.answered_by = event.model
                 if event.type == "result" and event.result is not None:
                     self.result = event.result
+                    self.plan.answered_by = event.result.model
                     self.service.record(self.plan, event.result, stream=True)
+                    await self.service.charge(self.plan, event.result)
                 yield event
         finally:
             self._lease.release()

@@ -1,5 +1,7 @@
 """A streaming response that always cleans up: the route stream is closed and its
-backend slot released whether the body finished, failed, or the client went away."""
+backend slot released whether the body finished, failed, or the client went away
+(before the first byte too: the wait for a slot and for the first token are cancelled
+when the client disconnects)."""
 
 from __future__ import annotations
 
@@ -10,9 +12,13 @@ from fastapi import Request
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from .disconnect import disconnect_watch, until_disconnect
 from .service import Plan, RouterService, RouteStream
 
-__all__ = ["GuardedStreamingResponse", "start_stream"]
+__all__ = ["REPAIR_NOTE", "GuardedStreamingResponse", "start_stream"]
+
+# What both APIs stream when a verifier refutes the answer and a repair pass starts.
+REPAIR_NOTE = "\n\n[verifier refuted the answer; repairing]\n\n"
 
 
 class GuardedStreamingResponse(StreamingResponse):
@@ -56,10 +62,13 @@ async def start_stream(
     Raises:
         ApiError: 503 when the backend stays busy (before any byte is sent).
         RouterError: the request failed before its first token (its own status).
+        ClientGone: the client disconnected before the first token.
     """
-    stream = await service.open_stream(plan)
+    stream = await until_disconnect(
+        service.open_stream(plan), disconnect_watch(request.receive)
+    )
     try:
-        await stream.prime()
+        await until_disconnect(stream.prime(), disconnect_watch(request.receive))
     except BaseException:
         with anyio.CancelScope(shield=True):
             await stream.aclose()

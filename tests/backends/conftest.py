@@ -3,18 +3,15 @@ tiny Qwen models (``tiny_qwen2`` / ``tiny_qwen3`` come from tests/conftest.py)."
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/*_server.py
-
-from _loopback import free_port  # noqa: E402
-from ollama_server import OllamaTestServer, ServedModel  # noqa: E402
-from openai_test_server import OpenAITestServer  # noqa: E402
-from openai_test_server import ServedModel as OpenAIModel  # noqa: E402
+from support.loopback import free_port
+from support.ollama_server import OllamaTestServer, ServedModel
+from support.openai_server import OpenAITestServer
+from support.openai_server import ServedModel as OpenAIModel
 
 
 @pytest.fixture(scope="session")

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from qwen_router.backends.base import GenerateRequest, GenerateResult
 from qwen_router.backends.hf import HFBackend
-from qwen_router.backends.hf_batching import BatchOptions, ModelBatcher, batcher_for
-from qwen_router.backends.hf_loading import LoadedModel, load_model
+from qwen_router.backends.hf.batching import BatchOptions, ModelBatcher, batcher_for
+from qwen_router.backends.hf.loading import LoadedModel, load_model
 from qwen_router.backends.registry import create_backend
 from qwen_router.errors import ConfigError
 from qwen_router.types import GenerationParams, Message
@@ -73,9 +73,9 @@ def _prompt_ids(loaded: LoadedModel, question: str) -> list[int]:
 def _reference_ids(loaded: LoadedModel, ids: list[int], max_new: int) -> list[int]:
     """Unbatched greedy ``model.generate``, cut after the first EOS (as streamed)."""
     import torch
-    from qwen_router.backends.hf import _eos_ids
+    from qwen_router.backends.hf.generation import eos_ids
 
-    eos = _eos_ids(loaded)
+    eos = eos_ids(loaded)
     with torch.inference_mode():
         out = loaded.model.generate(
             input_ids=torch.tensor([ids]),
@@ -95,7 +95,7 @@ def _reference_ids(loaded: LoadedModel, ids: list[int], max_new: int) -> list[in
 
 
 def _drain(job: Any) -> list[int]:
-    from qwen_router.backends.hf_batching import _END
+    from qwen_router.backends.hf.batching import _END
 
     while job.out.get() is not _END:
         pass

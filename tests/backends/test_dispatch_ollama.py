@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ollama_server import OllamaTestServer
+from support.ollama_server import OllamaTestServer
 from qwen_router.backends.base import Backend, GenerateRequest
 from qwen_router.backends.dispatch import Attempt, Dispatcher
 from qwen_router.backends.hf import HFBackend

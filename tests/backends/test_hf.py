@@ -9,7 +9,7 @@ import pytest
 
 from qwen_router.backends.base import GenerateRequest
 from qwen_router.backends.hf import HFBackend
-from qwen_router.backends.hf_loading import load_model
+from qwen_router.backends.hf.loading import load_model
 from qwen_router.errors import ConfigError, ModelNotFound
 from qwen_router.types import GenerationParams, normalize_messages
 

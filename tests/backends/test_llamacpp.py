@@ -22,7 +22,7 @@ pytest.importorskip(
 
 from qwen_router.backends.base import GenerateRequest  # noqa: E402
 from qwen_router.backends.llamacpp import LlamaCppBackend  # noqa: E402
-from qwen_router.backends.llamacpp_errors import (  # noqa: E402
+from qwen_router.backends.llamacpp.errors import (  # noqa: E402
     DEFINED_ERRORS,
     ERROR_TABLE,
 )
@@ -90,7 +90,7 @@ def test_template_renders_like_transformers(backend: LlamaCppBackend) -> None:
 
 
 def test_template_errors() -> None:
-    from qwen_router.backends.llamacpp_template import render_chat
+    from qwen_router.backends.llamacpp.template import render_chat
     from qwen_router.errors import ConfigError, InputError
 
     messages = [Message(role="user", content="hi")]
@@ -160,6 +160,15 @@ def test_seeded_sampling_is_reproducible(backend: LlamaCppBackend) -> None:
 
     assert sample(3) == sample(3)
     assert len({sample(s) for s in (1, 2, 3, 4)}) > 1
+
+
+def test_seeded_call_ignores_the_previous_calls_cache(backend: LlamaCppBackend) -> None:
+    """A seeded call gives the same text whether or not the KV cache holds its prompt."""
+    req = _chat("Tell me a story.", temperature=1.0, seed=7, max_tokens=12)
+    backend.generate(_chat("Something else entirely.", max_tokens=4))
+    cold = backend.generate(req).text
+    warm = backend.generate(req).text  # the prompt is now a full KV-prefix hit
+    assert cold == warm
 
 
 def test_async_twins(backend: LlamaCppBackend) -> None:

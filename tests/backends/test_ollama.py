@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from ollama_server import OllamaTestServer
+from support.ollama_server import OllamaTestServer
 from qwen_router.backends.base import Chunk, GenerateRequest, GenerateResult
 from qwen_router.backends.ollama import OllamaBackend
-from qwen_router.backends.ollama_wire import format_from, image_b64, options_from
+from qwen_router.backends.ollama.wire import format_from, image_b64, options_from
 from qwen_router.backends.registry import create_backend
 from qwen_router.errors import (
     ModelCapabilityError,

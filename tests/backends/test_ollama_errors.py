@@ -9,7 +9,7 @@ import httpx
 import ollama
 import pydantic
 import pytest
-from qwen_router.backends.ollama_errors import (
+from qwen_router.backends.ollama.errors import (
     ERROR_TABLE,
     ErrorContext,
     ThinkingUnsupported,

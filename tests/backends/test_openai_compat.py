@@ -15,12 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _loopback import free_port
-from openai_test_server import OpenAITestServer
 from qwen_router.backends.base import Chunk, GenerateRequest
 from qwen_router.backends.openai_compat import OpenAIBackend
 from qwen_router.backends.registry import create_backend
 from qwen_router.types import GenerationParams, ImagePart, Message, TextPart
+from support.loopback import free_port
+from support.openai_server import OpenAITestServer
 
 QWEN2 = "qwen2.5-tiny"
 QWEN3 = "qwen3-tiny"
@@ -242,17 +242,15 @@ def test_continue_assistant_inside_a_thought_keeps_thinking(
     assert result is not None and result.thinking
 
 
-def test_the_thinking_budget_controller_sees_the_continuation_hook(
+def test_the_thinking_budget_controller_sees_raw_continuation(
     backend: OpenAIBackend, openai_server: OpenAITestServer
 ) -> None:
-    from qwen_router.tools.thinking_continuation import continuation_kind
+    from qwen_router.tools.budget.continuation import continuation_kind
 
     request = _request(QWEN3, thinking=True)
-    assert continuation_kind(backend, request) == "prefix"
+    assert continuation_kind(backend, request) == "raw"  # the RawContinuation protocol
     prefix = "<think>\nEnough.\n</think>\n\n"
-    chunks = list(
-        backend.stream_continuation(request, prefix, SEEDED, in_thinking=False)
-    )
+    chunks = list(backend.continue_raw(request, prefix, SEEDED, in_thinking=False))
     assert openai_server.last.body["messages"][-1]["content"] == prefix
     assert chunks[-1].result is not None and chunks[-1].result.text
 

@@ -15,13 +15,11 @@ from typing import Any
 
 import openai
 import pytest
-from _loopback import free_port
-from openai_test_server import OpenAITestServer
 from qwen_router.backends.base import Backend, GenerateRequest
 from qwen_router.backends.dispatch import Attempt, Dispatcher
 from qwen_router.backends.hf import HFBackend
 from qwen_router.backends.openai_compat import OpenAIBackend
-from qwen_router.backends.openai_compat_errors import ERROR_TABLE
+from qwen_router.backends.openai_compat.errors import ERROR_TABLE
 from qwen_router.errors import (
     BackendResponseError,
     BackendTimeout,
@@ -32,6 +30,8 @@ from qwen_router.errors import (
 )
 from qwen_router.profiles import ModelSpec, RetryConfig
 from qwen_router.types import GenerationParams, ImagePart, Message
+from support.loopback import free_port
+from support.openai_server import OpenAITestServer
 
 MODEL = "qwen2.5-tiny"
 PARAMS = GenerationParams(max_tokens=6, temperature=1.0, seed=1)

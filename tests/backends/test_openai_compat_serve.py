@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from _loopback import free_port
 from qwen_router.backends.base import GenerateRequest
 from qwen_router.backends.openai_compat import OpenAIBackend
 from qwen_router.errors import ModelNotFound
 from qwen_router.types import GenerationParams, Message
+from support.loopback import free_port
 
 pytest.importorskip("qwen_router.server.app")
 uvicorn = pytest.importorskip("uvicorn")

@@ -1,4 +1,4 @@
-"""Shared fixtures: one real cascade (py3langid + MiniLM) per test session."""
+"""Shared fixtures: one real cascade (py3langid + multilingual-e5-small) per session."""
 
 from __future__ import annotations
 

@@ -61,3 +61,42 @@ def test_main_reports_a_missing_file(
 ) -> None:
     assert main(["--data", str(tmp_path / "nope.jsonl")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_default_data_is_the_packaged_sample(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert "route_sample.jsonl (40 items)" in out
+
+
+def test_cross_validation_report(
+    data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qwen_router.bench.route_eval import cross_validate
+
+    report = cross_validate(data, folds=2)
+    assert report.items == 5 and len(report.chosen) == 2
+    assert 0.0 <= report.ece <= 1.0 and set(report.recall) == {
+        "code", "math", "general", "multilingual"
+    }  # fmt: skip
+    assert main(["--data", str(data), "--cv", "2"]) == 0
+    assert "2-fold cross-validation" in capsys.readouterr().out
+
+
+def test_multiturn_and_difficulty_reports(tmp_path: Path) -> None:
+    from qwen_router.bench.route_eval import difficulty, multiturn, spearman
+
+    conv = tmp_path / "mt.jsonl"
+    conv.write_text(json.dumps({"id": "c", "route": "code", "turns": [
+        "Write a Python function that checks whether a number is prime.",
+        "Now make it faster",
+    ]}) + "\n")  # fmt: skip
+    m = multiturn(conv)
+    assert m.second_turn_accuracy_content == 1.0 and m.second_turn_accuracy_alone == 0.0
+    root = Path(__file__).resolve().parents[2]
+    d = difficulty(root / "router" / "bench" / "data" / "math_sample.jsonl")
+    assert d.math500_items > 0 and d.gsm8k_items > 0
+    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == 1.0
+    assert spearman([1, 2, 3], [3, 2, 1]) == -1.0

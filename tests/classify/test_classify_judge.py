@@ -180,12 +180,13 @@ def test_default_is_off_and_unchanged(classifier: CascadeClassifier) -> None:
 
 def test_judge_decides_when_unsure(classifier: CascadeClassifier) -> None:
     before = classifier.classify(normalize_messages(AMBIGUOUS))
-    assert before.route == "math" and before.confidence < 0.9
-    backend = ScriptedJudgeBackend('{"route": "code", "confidence": 0.95}')
+    assert before.route in ("math", "code") and before.confidence < 0.9
+    other = "code" if before.route == "math" else "math"
+    backend = ScriptedJudgeBackend(f'{{"route": "{other}", "confidence": 0.95}}')
     clf = _cascade(backend, judge_below=0.9)
     decision, timings = clf.classify_with_timings(normalize_messages(AMBIGUOUS))
-    assert decision.stage == "llm" and decision.route == "code", decision
-    assert "judge: code (0.95)" in decision.signals
+    assert decision.stage == "llm" and decision.route == other, decision
+    assert f"judge: {other} (0.95)" in decision.signals
     assert any(s.startswith("embedding:") for s in decision.signals)
     assert set(timings) == {"rules", "embedding", "llm"}
     assert (

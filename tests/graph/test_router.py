@@ -10,9 +10,13 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.graph import START, MessagesState, StateGraph
 
-from qwen_router import InputError, Router, RouteResult
+from qwen_router import InputError, Router, RouteRequest, RouteResult
 from qwen_router.backends.base import BaseBackend, Capabilities, GenerateRequest, RawDelta
 from qwen_router.errors import ConfigError, ModelNotFound
+
+
+def _request(text: str) -> RouteRequest:
+    return RouteRequest(messages=[{"role": "user", "content": text}])
 
 
 @pytest.fixture(scope="module")
@@ -99,10 +103,22 @@ def test_graph_is_a_subgraph_of_a_messages_agent(router: Router) -> None:
     assert last.response_metadata["qwen_router"]["route"] == "math"
 
 
-def test_graph_drawing_names_every_node(router: Router) -> None:
-    mermaid = router.graph.get_graph().draw_mermaid()
-    for node in ("guard", "classify", "select", "render", "generate", "verify", "repair", "respond"):
-        assert node in mermaid
+def test_graph_has_one_planning_node_then_generate_verify_repair_respond(
+    router: Router,
+) -> None:
+    drawn = router.graph.get_graph()
+    assert set(drawn.nodes) == {
+        "__start__", "plan", "generate", "verify", "repair", "respond", "__end__"
+    }
+    edges = {(e.source, e.target) for e in drawn.edges}
+    assert ("__start__", "plan") in edges and ("plan", "generate") in edges
+    assert {("generate", "verify"), ("generate", "respond"), ("verify", "repair"),
+            ("verify", "respond"), ("repair", "generate")} <= edges
+
+
+def test_common_path_takes_three_supersteps(router: Router) -> None:
+    steps = list(router.graph.stream({"request": _request("hello there")}, stream_mode="updates"))
+    assert [next(iter(s)) for s in steps] == ["plan", "generate", "respond"]
 
 
 class ScriptedBackend(BaseBackend):

@@ -16,26 +16,32 @@ import pytest
 import uvicorn
 from qwen_router.backends.base import Backend
 from qwen_router.server import create_app
+from qwen_router.server.run import uvicorn_options
 from qwen_router.settings import Settings
 
 ROUTES = ("general", "code", "math", "vision", "multilingual")
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 class ServerThread:
     """uvicorn serving one app on a free loopback port, in a daemon thread."""
 
-    def __init__(self, app: Any) -> None:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            app,
+    def __init__(self, app: Any, settings: Settings | None = None) -> None:
+        self.port = settings.port if settings is not None and settings.port else free_port()
+        # the same uvicorn options `qwen-router serve` uses (proxies, keep-alive)
+        options = uvicorn_options(settings or Settings())
+        options.update(
             host="127.0.0.1",
             port=self.port,
             log_level="warning",
-            lifespan="on",
             timeout_graceful_shutdown=10,
         )
+        config = uvicorn.Config(app, **options)
         self.app = app
         self.server = uvicorn.Server(config)
         self.server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
@@ -67,24 +73,31 @@ def serve(
     **settings: Any,
 ) -> Iterator[ServerThread]:
     """Run a server for ``profile`` with ``settings`` overrides until the block ends."""
-    app = create_app(Settings(profile=str(profile), **settings), backends=backends)
-    server = ServerThread(app).start()
+    settings.setdefault("port", free_port())  # the server knows its own port
+    config = Settings(profile=str(profile), **settings)
+    app = create_app(config, backends=backends)
+    server = ServerThread(app, config).start()
     try:
         yield server
     finally:
         server.stop()
 
 
-def write_fake_profile(path: Path, *, options: str = "{}") -> Path:
-    """A profile whose every route is the scripted FakeBackend (``fake:scripted``)."""
+def write_fake_profile(
+    path: Path, *, options: str = "{}", extra_backends: str = "", retry: str = "{max_retries: 0}"
+) -> Path:
+    """A profile whose every route is the scripted FakeBackend (``fake:scripted``),
+    plus a ``thinking`` route on ``fake:qwen3-scripted`` (a name clients may use)."""
     routes = "\n".join(
         f"  {name}:\n    model: fake:scripted\n    template: {name}"
         + ("\n    fallbacks: ['fake:backup']" if name == "general" else "")
         for name in ROUTES
     )
+    # a hybrid-thinking model name the profile serves, so clients may name it
+    routes += "\n  thinking:\n    model: fake:qwen3-scripted\n    template: general"
     path.write_text(
-        f"name: fake\nbackends:\n  fake: {options}\n"
-        f"retry: {{max_retries: 0}}\nroutes:\n{routes}\n",
+        f"name: fake\nbackends:\n  fake: {options}\n{extra_backends}"
+        f"retry: {retry}\nroutes:\n{routes}\n",
         encoding="utf-8",
     )
     return path

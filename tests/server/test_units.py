@@ -11,7 +11,8 @@ from qwen_router.backends.base import GenerateRequest
 from qwen_router.backends.fake import FakeBackend
 from qwen_router.errors import BackendTimeout, ConfigError, ModelNotFound
 from qwen_router.server.errors import ApiError
-from qwen_router.server.security import Authenticator, RateLimiter
+from qwen_router.server.limits import RateLimiter
+from qwen_router.server.security import Authenticator
 from qwen_router.settings import Settings
 from qwen_router.types import Message
 
@@ -114,12 +115,16 @@ def test_model_names(fake_profile_yaml: Path) -> None:
     assert s.resolve("auto:math").route == "math"
     assert s.resolve("fake:scripted").model == "fake:scripted"
     assert s.resolve("scripted").model == "fake:scripted"
-    assert s.resolve("ollama:qwen3:8b").model == "ollama:qwen3:8b"
-    for bad in ("auto:nope", "gpt-4", "nobackend:x"):
+    for bad in ("auto:nope", "gpt-4", "nobackend:x", "ollama:qwen3:8b", "fake:x"):
         with pytest.raises(ApiError):
-            s.resolve(bad)
-    with pytest.raises(ApiError):
-        service(allow_model_specs=False).resolve("ollama:qwen3:8b")
+            s.resolve(bad)  # client specs are off by default
+    allowed = service(allow_model_specs=True)
+    assert allowed.resolve("ollama:qwen3:8b").model == "ollama:qwen3:8b"
+    assert allowed.resolve("ollama:qwen3").model == "ollama:qwen3:latest"
+    for bad in ("fake:x", "ollama:openai:auto", "openai:auto", "nobackend:x"):
+        with pytest.raises(ApiError) as info:
+            allowed.resolve(bad)
+        assert info.value.status == 404
 
 
 def test_cli_serve_options_become_settings() -> None:

@@ -4,14 +4,11 @@ loopback Ollama-protocol server serving the same tiny model (raw continuation)."
 from __future__ import annotations
 
 import asyncio
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ollama_server.py
 
 
 @pytest.fixture(scope="session")
@@ -33,7 +30,7 @@ def qwen3(tiny_qwen3: Path) -> str:
 @pytest.fixture(scope="session")
 def ollama_qwen3(tiny_qwen3: Path) -> Iterator[Any]:
     """A loopback Ollama server answering ``qwen3:tiny`` with the tiny Qwen3."""
-    from ollama_server import OllamaTestServer, ServedModel
+    from support.ollama_server import OllamaTestServer, ServedModel
 
     server = OllamaTestServer(
         {
@@ -49,7 +46,7 @@ def ollama_qwen3(tiny_qwen3: Path) -> Iterator[Any]:
 @pytest.fixture(scope="session")
 def openai_qwen3(tiny_qwen3: Path) -> Iterator[Any]:
     """A loopback OpenAI-compatible (vLLM-like) server answering ``qwen3-tiny``."""
-    from openai_test_server import OpenAITestServer, ServedModel
+    from support.openai_server import OpenAITestServer, ServedModel
 
     server = OpenAITestServer(
         {"qwen3-tiny": ServedModel(str(tiny_qwen3), thinking=True)}
@@ -62,7 +59,7 @@ def openai_qwen3(tiny_qwen3: Path) -> Iterator[Any]:
 def arun_budget() -> Callable[[Callable[[], Any], Any], Any]:
     """``arun_budget(make_backend, request)``: the final result of ``arun_with_budget``
     in a fresh event loop, on a backend made (and ``aclose``d) inside that loop."""
-    from qwen_router.tools.thinking_budget import arun_with_budget
+    from qwen_router.tools.budget.controller import arun_with_budget
 
     def run(make_backend: Callable[[], Any], request: Any) -> Any:
         async def drive() -> Any:
@@ -76,3 +73,13 @@ def arun_budget() -> Callable[[Callable[[], Any], Any], Any]:
         return asyncio.run(drive())
 
     return run
+
+
+@pytest.fixture(scope="session")
+def tiny_qwen35(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 2-layer random Qwen3.5 text model with the real Qwen3.5 vocabulary."""
+    from qwen_router.testing import build_tiny_qwen35, qwen35_available
+
+    if not qwen35_available():
+        pytest.skip("this transformers has no qwen3_5_text model")
+    return build_tiny_qwen35(tmp_path_factory.mktemp("tiny-qwen35"))

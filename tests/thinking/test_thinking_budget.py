@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from qwen_router.backends.base import Chunk, GenerateRequest
 from qwen_router.thinking import EARLY_STOP_SENTENCE
-from qwen_router.tools.thinking_budget import (
+from qwen_router.tools.budget.controller import (
     BudgetController,
     agenerate_with_budget,
     arun_with_budget,
@@ -72,9 +72,10 @@ def test_streaming_budget_holds(hf_backend: Any, qwen3: str, budget: int) -> Non
     result = _check_protocol(list(controller.stream()))
     _check_budget(result, budget)
     assert result.usage.thinking_tokens == budget  # transformers counts tokens exactly
-    prompt = controller.continuer.prompt
+    prompt = hf_backend.render_prompt(request)
     assert prompt.endswith("<|im_start|>assistant\n")  # enable_thinking=True
-    continuation = controller.transcript[len(prompt) :]
+    continuation = controller.transcript
+    assert result.thinking_method == "continuation"
     assert continuation.startswith("<think>\n")  # the controller opened the thought
     assert continuation.count("</think>") == 1
     thought, answer = continuation.split("</think>")

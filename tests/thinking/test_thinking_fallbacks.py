@@ -8,13 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from qwen_router.backends.base import Capabilities, GenerateRequest
+from qwen_router.backends.base import GenerateRequest
 from qwen_router.backends.ollama import OllamaBackend
 from qwen_router.policy import decide
 from qwen_router.profiles import Profile
 from qwen_router.testing.tiny import QWEN3_CHAT_TEMPLATE
 from qwen_router.thinking import EARLY_STOP_SENTENCE
-from qwen_router.tools.thinking_budget import BudgetController, generate_with_budget
+from qwen_router.tools.budget.controller import BudgetController, generate_with_budget
 from qwen_router.types import GenerationParams, Message, RouteDecision, RouteRequest
 
 # The hybrid template with a generation prompt that always opens the thought.
@@ -59,10 +59,13 @@ def test_policy_keeps_a_thinking_2507_model_thinking(thinking_2507: str) -> None
 def test_template_opened_thought(
     hf_backend: Any, thinking_2507: str, budget: int
 ) -> None:
-    controller = BudgetController(hf_backend, _request(thinking_2507, budget))
+    request = _request(thinking_2507, budget)
+    controller = BudgetController(hf_backend, request)
     result = list(controller.stream())[-1].result
-    assert controller.continuer.prompt.endswith("<|im_start|>assistant\n<think>\n")
-    continuation = controller.transcript[len(controller.continuer.prompt) :]
+    assert hf_backend.render_prompt(request).endswith(
+        "<|im_start|>assistant\n<think>\n"
+    )
+    continuation = controller.transcript
     assert "<think>" not in continuation  # not opened twice
     assert continuation.count("</think>") == 1 and continuation.split("</think>")[1]
     assert result.budget_hit and result.usage.thinking_tokens == budget and result.text
@@ -70,9 +73,10 @@ def test_template_opened_thought(
 
 
 class _ChatOnlyOllama(OllamaBackend):
-    """The real Ollama backend, declared without raw continuation."""
+    """The real Ollama backend, saying it cannot continue a raw prompt."""
 
-    capabilities = Capabilities(thinking=True, raw_continuation=False)
+    def can_continue_raw(self, request: Any) -> bool:
+        return False
 
 
 def test_backend_without_continuation_answers_without_thinking(
@@ -85,6 +89,7 @@ def test_backend_without_continuation_answers_without_thinking(
     finally:
         backend.close()
     assert result.budget_hit and result.thinking_closed and result.text
+    assert result.thinking_method == "restart"
     assert 0 < result.usage.thinking_tokens <= 8
     calls = [body for path, body in ollama_qwen3.requests if path == "/api/chat"]
     assert [c.get("think") for c in calls] == [True, False]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from qwen_router.thinking_models import (
+from qwen_router.thinking.models import (
     apply_sampling_defaults,
     clamp_thinking,
     thinking_family,

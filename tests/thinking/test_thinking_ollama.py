@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 from qwen_router.backends.base import GenerateRequest
+from qwen_router.backends.chatml import render_chatml
 from qwen_router.backends.ollama import OllamaBackend
 from qwen_router.thinking import EARLY_STOP_SENTENCE
-from qwen_router.tools.thinking_budget import BudgetController
-from qwen_router.tools.thinking_continuation import render_chatml
+from qwen_router.tools.budget.controller import BudgetController
 from qwen_router.types import GenerationParams, Message
 
 MESSAGES = [
@@ -57,7 +57,8 @@ def test_raw_continuation_on_ollama(ollama_qwen3: Any) -> None:
     raw = [body for path, body in ollama_qwen3.requests if path == "/api/generate"]
     assert len(raw) == 2 and all(body["raw"] for body in raw)
     assert raw[0]["prompt"] == render_chatml(MESSAGES, thinking=True) + "<think>\n"
-    continuation = controller.transcript[len(controller.continuer.prompt) :]
+    continuation = controller.transcript
+    assert result.thinking_method == "continuation"
     assert (
         continuation.count("</think>") == 1
         and continuation.split("</think>")[1].strip()

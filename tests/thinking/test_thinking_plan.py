@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from qwen_router.backends.base import Chunk, GenerateRequest, GenerateResult
 from qwen_router.thinking import EARLY_STOP_SENTENCE
-from qwen_router.tools.thinking_plan import BudgetPlan
+from qwen_router.tools.budget.plan import BudgetPlan
 from qwen_router.types import GenerationParams, Message, Usage
 
 

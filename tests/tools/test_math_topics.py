@@ -9,9 +9,9 @@ import pytest
 pytest.importorskip("sympy")
 pytest.importorskip("math_verify")
 
-from qwen_router.tools.math_steps import check_steps, evaluate  # noqa: E402
-from qwen_router.tools.math_topics import recognize_any  # noqa: E402
-from qwen_router.tools.math_verify import verify  # noqa: E402
+from qwen_router.tools.math import verify  # noqa: E402
+from qwen_router.tools.math.answer.steps import check_steps, evaluate  # noqa: E402
+from qwen_router.tools.math.dispatch import recognize_any  # noqa: E402
 
 pytestmark = pytest.mark.timeout(180)
 

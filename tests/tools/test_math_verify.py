@@ -14,8 +14,8 @@ import pytest
 pytest.importorskip("sympy")
 pytest.importorskip("math_verify")
 
-from qwen_router.tools.math_extract import extract_answer, split_label  # noqa: E402
-from qwen_router.tools.math_verify import verify  # noqa: E402
+from qwen_router.tools.math import verify  # noqa: E402
+from qwen_router.tools.math.answer.extract import extract_answer, split_label  # noqa: E402
 from qwen_router.tools.verifiers import get_verifier  # noqa: E402
 from qwen_router.types import Verification  # noqa: E402
 

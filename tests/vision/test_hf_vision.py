@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from qwen_router.backends.base import GenerateRequest
 from qwen_router.backends.hf import HFBackend
-from qwen_router.backends.hf_vision import is_vision_model
+from qwen_router.backends.hf.vision import is_vision_model
 from qwen_router.errors import ImageError, InputError
 from qwen_router.types import GenerationParams, Message
 from vision_samples import chart, data_url, jpeg_bytes, png_bytes

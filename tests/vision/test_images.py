@@ -223,11 +223,17 @@ def image_server() -> Iterator[str]:
     server.server_close()
 
 
+LOOPBACK_ALLOWED = [
+    "127.0.0.1/32"
+]  # the test's image server stands for an allowed store
+
+
 def test_url_fetched_only_when_allowed(image_server: str) -> None:
     url = f"{image_server}/chart.png"
+    allowed = ImageLimits(allow_urls=True, url_allow_networks=LOOPBACK_ALLOWED)
     with pytest.raises(ImageError, match="URLs are not fetched"):
         guard_images(_ask(url))
-    decoded = guard_images(_ask(url), ImageLimits(allow_urls=True))
+    decoded = guard_images(_ask(url), allowed)
     assert (decoded[0].width, decoded[0].height) == (48, 32)
     # the backend reuses what the guard fetched, without refusing the URL again
     assert model_images(_ask(url))[0].image is decoded[0].image
@@ -236,11 +242,66 @@ def test_url_fetched_only_when_allowed(image_server: str) -> None:
         guard_images(_ask(url))
 
 
-def test_url_errors_are_image_errors(image_server: str) -> None:
-    with pytest.raises(ImageError, match="cannot fetch"):
-        guard_images(_ask(f"{image_server}/missing.png"), ImageLimits(allow_urls=True))
-    with pytest.raises(ImageError, match="over the limit"):
-        guard_images(
-            _ask(f"{image_server}/chart.png"),
-            ImageLimits(allow_urls=True, max_bytes=10),
+def test_url_errors_are_one_generic_image_error(image_server: str) -> None:
+    allowed = ImageLimits(allow_urls=True, url_allow_networks=LOOPBACK_ALLOWED)
+    messages = set()
+    for url, limits in (
+        (f"{image_server}/missing.png", allowed),
+        (f"{image_server}/chart.png", allowed.model_copy(update={"max_bytes": 10})),
+        (
+            f"{image_server}/chart.png",
+            ImageLimits(allow_urls=True),
+        ),  # loopback: refused
+        ("http://127.0.0.1:1/x.png", allowed),  # a closed port says the same
+    ):
+        with pytest.raises(ImageError) as info:
+            guard_images(_ask(url), limits)
+        messages.add(str(info.value))
+    assert len(messages) == 1 and "could not be fetched" in messages.pop()
+
+
+def test_public_address_policy() -> None:
+    from qwen_router.image_urls import public_address
+
+    for ip in (
+        "127.0.0.1",
+        "10.0.0.1",
+        "192.168.1.1",
+        "169.254.169.254",
+        "::1",
+        "fe80::1",
+        "0.0.0.0",
+        "::ffff:127.0.0.1",
+        "224.0.0.1",
+        "100.64.0.1",
+    ):
+        assert not public_address(ip), ip
+    assert public_address("93.184.216.34") and public_address("2606:4700::1111")
+    import ipaddress
+
+    assert public_address("10.0.0.5", [ipaddress.ip_network("10.0.0.0/24")])
+
+
+def test_total_decoded_pixels_per_request_are_capped() -> None:
+    import io
+
+    from PIL import Image
+
+    def png(w: int, h: int) -> bytes:
+        buf = io.BytesIO()
+        Image.new("RGB", (w, h), (1, 2, 3)).save(buf, format="PNG")
+        return buf.getvalue()
+
+    messages = [
+        Message(
+            role="user",
+            content=[
+                {"type": "text", "text": "?"},
+                {"type": "image", "image": png(30, 30)},
+                {"type": "image", "image": png(31, 30)},
+            ],
         )
+    ]
+    assert len(guard_images(messages, ImageLimits(max_total_pixels=2000))) == 2
+    with pytest.raises(ImageError, match="per request"):
+        guard_images(messages, ImageLimits(max_total_pixels=1500))

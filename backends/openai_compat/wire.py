@@ -1,0 +1,180 @@
+"""Conversions between qwen-router types and OpenAI chat-completions wire shapes,
+and turning response deltas into chunks.
+
+Used only by :mod:`qwen_router.backends.openai_compat`; no network I/O (image files
+named in a message are read).
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from qwen_router.images import load_image_bytes
+from qwen_router.thinking import THINK_CLOSE, THINK_OPEN
+from qwen_router.types import GenerationParams, Message, TextPart, ToolCall, Usage
+
+from ..tool_calls import ToolCallAssembler
+from ..types import GenerateRequest, RawDelta
+
+__all__ = [
+    "chunk_deltas",
+    "completion_delta",
+    "open_thought",
+    "response_format",
+    "sampling",
+    "tool_fields",
+    "wire_message",
+]
+
+_PASS_THROUGH = ("http://", "https://", "data:")
+_MAGIC = (
+    (b"\x89PNG", "image/png"),
+    (b"\xff\xd8", "image/jpeg"),
+    (b"GIF8", "image/gif"),
+    (b"BM", "image/bmp"),
+)
+
+
+def _image_url(image: str | bytes, where: str) -> str:
+    # http(s) URLs are the server's to fetch; data URLs pass as they are.
+    if isinstance(image, str) and image.strip().startswith(_PASS_THROUGH):
+        return image.strip()
+    data = load_image_bytes(image, where=where)
+    mime = next((m for magic, m in _MAGIC if data.startswith(magic)), None)
+    if mime is None:
+        mime = "image/webp" if data[8:12] == b"WEBP" else "application/octet-stream"
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def wire_message(message: Message, index: int) -> dict[str, Any]:
+    """One OpenAI chat message; image parts become ``image_url`` parts (data URLs).
+
+    Raises:
+        ImageError: an image path, bytes or base64 that cannot be read.
+    """
+    if isinstance(message.content, str):
+        return _with_tool_fields(
+            {"role": message.role, "content": message.content}, message
+        )
+    parts: list[dict[str, Any]] = []
+    for j, part in enumerate(message.content):
+        if isinstance(part, TextPart):
+            parts.append({"type": "text", "text": part.text})
+        else:
+            url = _image_url(part.image, f"message {index} part {j}")
+            parts.append({"type": "image_url", "image_url": {"url": url}})
+    return _with_tool_fields({"role": message.role, "content": parts}, message)
+
+
+def _with_tool_fields(item: dict[str, Any], message: Message) -> dict[str, Any]:
+    """An assistant turn's ``tool_calls`` (arguments as JSON text) and a tool turn's
+    ``tool_call_id`` / ``name``, as OpenAI takes them."""
+    if message.tool_calls:
+        item["tool_calls"] = [
+            {
+                "id": c.id,
+                "type": "function",
+                "function": {"name": c.name, "arguments": c.arguments_json},
+            }
+            for c in message.tool_calls
+        ]
+        if not item["content"]:
+            item["content"] = None
+    if message.tool_call_id is not None:
+        item["tool_call_id"] = message.tool_call_id
+    if message.name is not None and message.role == "tool":
+        item["name"] = message.name
+    return item
+
+
+def tool_fields(request: GenerateRequest) -> dict[str, Any]:
+    """``tools``, ``tool_choice`` and ``parallel_tool_calls`` for the request body."""
+    if not request.tools:
+        return {}
+    out: dict[str, Any] = {
+        "tools": [t.model_dump(exclude_none=True) for t in request.tools]
+    }
+    choice = request.tool_choice
+    if choice is not None:
+        out["tool_choice"] = choice if isinstance(choice, str) else choice.model_dump()
+    if request.parallel_tool_calls is not None:
+        out["parallel_tool_calls"] = request.parallel_tool_calls
+    return out
+
+
+def sampling(params: GenerationParams, extra: dict[str, Any]) -> dict[str, Any]:
+    """OpenAI's sampling fields; ``top_k``, ``repetition_penalty`` go to ``extra``."""
+    fields = ("max_tokens", "temperature", "top_p", "seed", "stop", "presence_penalty")
+    out = {f: getattr(params, f) for f in fields if getattr(params, f) is not None}
+    for name in ("top_k", "repetition_penalty"):
+        if getattr(params, name) is not None:
+            extra[name] = getattr(params, name)
+    return out
+
+
+def response_format(fmt: Mapping[str, Any]) -> dict[str, Any]:
+    """OpenAI shapes pass through; a bare JSON schema is wrapped as ``json_schema``."""
+    if fmt.get("type") in ("text", "json_object", "json_schema"):
+        return dict(fmt)
+    return {
+        "type": "json_schema",
+        "json_schema": {"name": "response", "schema": dict(fmt)},
+    }
+
+
+def _reasoning(obj: Any) -> str:
+    return str(
+        getattr(obj, "reasoning_content", None) or getattr(obj, "reasoning", None) or ""
+    )
+
+
+def _usage(usage: Any) -> Usage | None:
+    if usage is None:
+        return None
+    details = getattr(usage, "completion_tokens_details", None)
+    return Usage(
+        prompt_tokens=usage.prompt_tokens or 0,
+        completion_tokens=usage.completion_tokens or 0,
+        thinking_tokens=getattr(details, "reasoning_tokens", None) or 0,
+    )
+
+
+def chunk_deltas(
+    chunk: Any, calls: ToolCallAssembler | None = None
+) -> Iterator[RawDelta]:
+    """One SSE chunk; each content chunk counts as one token until usage arrives.
+
+    Tool-call fragments go to ``calls``; the chunk with the finish reason carries
+    the whole calls.
+    """
+    for choice in chunk.choices[:1]:
+        text, thinking = choice.delta.content or "", _reasoning(choice.delta)
+        tokens = 1 if (text or thinking) else 0
+        done: list[ToolCall] = []
+        if calls is not None:
+            calls.add(getattr(choice.delta, "tool_calls", None))
+            if choice.finish_reason:
+                done = calls.finish()
+        yield RawDelta(text=text, thinking=thinking, tokens=tokens, tool_calls=done,
+                       finish_reason=choice.finish_reason)  # fmt: skip
+    if (usage := _usage(chunk.usage)) is not None:
+        yield RawDelta(usage=usage)
+
+
+def completion_delta(reply: Any) -> RawDelta:
+    choice = reply.choices[0]
+    assembler = ToolCallAssembler()
+    assembler.add(getattr(choice.message, "tool_calls", None))
+    return RawDelta(
+        text=choice.message.content or "",
+        thinking=_reasoning(choice.message),
+        tool_calls=assembler.finish(),
+        usage=_usage(reply.usage),
+        finish_reason=choice.finish_reason,
+    )
+
+
+def open_thought(text: str) -> bool:
+    return text.rfind(THINK_OPEN) > text.rfind(THINK_CLOSE)

@@ -1,0 +1,395 @@
+"""The graph's nodes after planning: generate, verify, repair, respond.
+
+Tokens leave ``generate`` two ways: as ``custom`` stream events (``{"type": "token"}``,
+what :class:`~qwen_router.core.Router` streams) and, when the run has callback handlers
+(LangGraph's ``stream_mode="messages"``, LangSmith tracing), as the tokens of a chat
+model run, so a graph that contains this one streams the answer as ``AIMessageChunk``s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, AIMessageChunk
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, LLMResult
+from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import (
+    get_async_callback_manager_for_config,
+    get_callback_manager_for_config,
+)
+from langgraph.config import get_stream_writer
+
+from qwen_router.backends.base import Backend, Chunk, GenerateRequest, GenerateResult
+from qwen_router.backends.dispatch import Attempt, AsyncRunner, Dispatcher, Runner
+from qwen_router.observability.throughput import measure_throughput
+from qwen_router.profiles import ModelSpec
+from qwen_router.types import Message, RouteResult, Timings, TraceEvent, Usage, Verification
+from qwen_router.tools.math.repair import choose_repair
+
+from qwen_router.structured import STRUCTURED_VERIFIER
+from qwen_router.tool_turns import (
+    STRUCTURED_REPAIRS,
+    request_fields,
+    result_tool_calls,
+    structured_constraint,
+    verify_structured,
+)
+
+from .assets import REPAIR_TEMPLATE, CompiledAssets
+from .planning import trace_event
+from .state import RouterState
+
+__all__ = ["Generator", "Responder", "Verifier", "after_generate", "after_verify", "repair"]
+
+_RANK = {"verified": 3, "skipped": 2, "unverifiable": 2, "refuted": 0}
+_LLM = {"name": "qwen-router"}
+
+
+def _writer() -> Callable[[Any], None]:
+    try:
+        return get_stream_writer()
+    except Exception:  # outside a streaming run there is nowhere to write
+        return lambda _chunk: None
+
+
+def _has_handlers(config: RunnableConfig | None) -> bool:
+    callbacks = (config or {}).get("callbacks")
+    if callbacks is None:
+        return False
+    return bool(getattr(callbacks, "handlers", callbacks))
+
+
+class _Tokens:
+    """Where one generation's tokens go, and what it ended with."""
+
+    def __init__(self, config: RunnableConfig | None) -> None:
+        self.start = time.perf_counter()
+        self.write = _writer()
+        self.attempts: list[Attempt] = []
+        self.spec: ModelSpec | None = None
+        self.result: GenerateResult | None = None
+        self.message_id = f"run-{uuid.uuid4()}"
+        self.config = config if _has_handlers(config) else None
+        self.run: Any = None
+        self.constraints: dict[str, str] = {}  # model -> how it holds JSON output
+
+    def add(self, spec: ModelSpec, chunk: Chunk) -> None:
+        self.spec = spec
+        if chunk.text or chunk.thinking:
+            self.write(
+                {"type": "token", "text": chunk.text, "thinking": chunk.thinking, "model": str(spec)}
+            )
+        if chunk.done:
+            self.result = chunk.result
+
+    def _message(self, chunk: Chunk, spec: ModelSpec) -> ChatGenerationChunk:
+        extra = {"reasoning_content": chunk.thinking} if chunk.thinking else {}
+        message = AIMessageChunk(
+            content=chunk.text,
+            id=self.message_id,
+            additional_kwargs=extra,
+            response_metadata={"model_name": str(spec)},
+        )
+        return ChatGenerationChunk(message=message)
+
+    def _final(self) -> LLMResult:
+        text = self.result.text if self.result else ""
+        message = AIMessage(content=text, id=self.message_id)
+        return LLMResult(generations=[[ChatGeneration(message=message)]])
+
+    # --- sync callbacks ----------------------------------------------------------------
+    def open(self) -> None:
+        if self.config is not None:
+            manager = get_callback_manager_for_config(self.config)
+            self.run = manager.on_chat_model_start(_LLM, [[]], name="qwen-router")[0]
+
+    def emit(self, spec: ModelSpec, chunk: Chunk) -> None:
+        self.add(spec, chunk)
+        if self.run is not None and (chunk.text or chunk.thinking):
+            self.run.on_llm_new_token(chunk.text, chunk=self._message(chunk, spec))
+
+    def close(self, error: BaseException | None = None) -> None:
+        if self.run is not None:
+            if error is not None:
+                self.run.on_llm_error(error)
+            else:
+                self.run.on_llm_end(self._final())
+
+    # --- async callbacks ---------------------------------------------------------------
+    async def aopen(self) -> None:
+        if self.config is not None:
+            manager = get_async_callback_manager_for_config(self.config)
+            self.run = (await manager.on_chat_model_start(_LLM, [[]], name="qwen-router"))[0]
+
+    async def aemit(self, spec: ModelSpec, chunk: Chunk) -> None:
+        self.add(spec, chunk)
+        if self.run is not None and (chunk.text or chunk.thinking):
+            await self.run.on_llm_new_token(chunk.text, chunk=self._message(chunk, spec))
+
+    async def aclose(self, error: BaseException | None = None) -> None:
+        if self.run is not None:
+            if error is not None:
+                await self.run.on_llm_error(error)
+            else:
+                await self.run.on_llm_end(self._final())
+
+
+class Generator:
+    """The ``generate`` node: the dispatcher over the candidates, each attempt run
+    through the thinking-budget controller."""
+
+    def __init__(self, dispatcher: Dispatcher, run: Runner, arun: AsyncRunner) -> None:
+        self.dispatcher, self.run, self.arun = dispatcher, run, arun
+
+    def generate(self, state: RouterState, config: RunnableConfig | None = None) -> dict[str, Any]:
+        out = _Tokens(config)
+        out.open()
+        try:
+            for spec, chunk in self.dispatcher.stream(
+                state["selection"].candidates,
+                _request_factory(state, out.constraints),
+                out.attempts,
+                run=self.run,
+            ):
+                out.emit(spec, chunk)
+        except BaseException as exc:
+            out.close(exc)
+            raise
+        out.close()
+        return _after_generation(state, out)
+
+    async def agenerate(
+        self, state: RouterState, config: RunnableConfig | None = None
+    ) -> dict[str, Any]:
+        out = _Tokens(config)
+        await out.aopen()
+        try:
+            async for spec, chunk in self.dispatcher.astream(
+                state["selection"].candidates,
+                _request_factory(state, out.constraints),
+                out.attempts,
+                run=self.arun,
+            ):
+                await out.aemit(spec, chunk)
+        except BaseException as exc:
+            await out.aclose(exc)
+            raise
+        await out.aclose()
+        return _after_generation(state, out)
+
+
+def _request_factory(
+    state: RouterState, constraints: dict[str, str]
+) -> Callable[[ModelSpec, Backend], GenerateRequest]:
+    selection, request = state["selection"], state["request"]
+    prompt = state["prompt"]
+
+    def make(spec: ModelSpec, backend: Backend) -> GenerateRequest:
+        thinking = selection.thinking if backend.capabilities.thinking else None
+        constraints[str(spec)] = structured_constraint(backend.capabilities)
+        return GenerateRequest.model_construct(
+            model=spec.name,
+            params=selection.params,
+            thinking=thinking,
+            thinking_budget=selection.thinking_budget if thinking else None,
+            **request_fields(request, backend.capabilities, prompt),
+        )
+
+    return make
+
+
+def _after_generation(state: RouterState, out: _Tokens) -> dict[str, Any]:
+    spec, result = out.spec, out.result
+    assert spec is not None and result is not None
+    result = result_tool_calls(  # parallel_tool_calls, and how JSON output was held
+        state["request"], result.model_copy(update={"structured": out.constraints.get(str(spec))})
+    )
+    end = time.perf_counter()
+    timings = dict(state.get("timings", {}))
+    timings["generate_ms"] = timings.get("generate_ms", 0.0) + result.generate_ms
+    timings["load_ms"] = timings.get("load_ms", 0.0) + result.load_ms
+    timings["thinking_ms"] = timings.get("thinking_ms", 0.0) + result.thinking_ms
+    if "first_token_ms" not in timings and result.first_token_ms is not None:
+        timings["first_token_ms"] = result.first_token_ms
+    trace: list[TraceEvent] = [
+        trace_event(
+            "generate",
+            out.start,
+            end,
+            {
+                "model": str(spec),
+                "attempts": [a.model_dump(exclude_none=True) for a in out.attempts],
+                "tokens": result.usage.completion_tokens,
+                "finish_reason": result.finish_reason,
+                "tool_calls": [c.name for c in result.tool_calls],
+            },
+        )
+    ]
+    selection = state["selection"]
+    if selection.thinking and selection.thinking_budget is not None:
+        trace.append(
+            TraceEvent.model_construct(
+                node="thinking_budget",
+                ms=round(result.thinking_ms, 3),
+                detail={
+                    "budget": selection.thinking_budget,
+                    "thinking_tokens": result.usage.thinking_tokens,
+                    "budget_hit": result.budget_hit,
+                    "thought_closed": result.thinking_closed,
+                },
+            )
+        )
+    return {
+        "generation": result,
+        "answered_by": str(spec),
+        "message_id": out.message_id,
+        "attempts": out.attempts,
+        "usage": state.get("usage", Usage()) + result.usage,
+        "timings": timings,
+        "trace": trace,
+    }
+
+
+class Verifier:
+    """The ``verify`` node: the route's verifiers, in order, until one refutes."""
+
+    def __init__(self, assets: CompiledAssets) -> None:
+        self.assets = assets
+
+    def verify(self, state: RouterState) -> dict[str, Any]:
+        start = time.perf_counter()
+        messages = state["request"].messages
+        question = next((m.text for m in reversed(messages) if m.role == "user"), "")
+        answer = state["generation"].text
+        # a response_format is checked instead of the route's verifiers
+        verification = verify_structured(
+            state["request"], state["generation"], state.get("repairs", 0)
+        )
+        for name in [] if verification is not None else state["selection"].verifiers:
+            verification = self.assets.verifier(name)(question, answer)
+            if verification.status == "refuted":
+                break
+        assert verification is not None
+        candidate = {
+            "generation": state["generation"],
+            "verification": verification,
+            "answered_by": state["answered_by"],
+            "message_id": state.get("message_id"),
+        }
+        best = state.get("best")
+        if best is None:
+            best = candidate
+        else:  # a repair: never prefer one that parrots the feedback; flag a cut-off one
+            choice = choose_repair(
+                best["verification"].status, verification.status, answer,
+                feedback=state["prompt"][-1].text, finish_reason=state["generation"].finish_reason,
+            )
+            best = candidate if choice.keep_repair else best
+            if choice.note:
+                kept = best["verification"]
+                note = f"{kept.explanation} ({choice.note})".strip()
+                best = {**best, "verification": kept.model_copy(update={"explanation": note})}
+        end = time.perf_counter()
+        timings = dict(state.get("timings", {}))
+        timings["verify_ms"] = timings.get("verify_ms", 0.0) + (end - start) * 1000
+        return {
+            "verification": verification,
+            "best": best,
+            "timings": timings,
+            "trace": [trace_event("verify", start, end, verification.model_dump(exclude_none=True))],
+        }
+
+    async def averify(self, state: RouterState) -> dict[str, Any]:
+        return await asyncio.to_thread(self.verify, state)  # sympy: off the loop
+
+
+def after_generate(state: RouterState) -> Literal["verify", "respond"]:
+    if state["generation"].tool_calls:  # a tool-call turn is never verified or repaired
+        return "respond"
+    if state["request"].response_format is not None:
+        return "verify"
+    return "verify" if state["selection"].verifiers else "respond"
+
+
+def after_verify(state: RouterState) -> Literal["repair", "respond"]:
+    refuted = state["verification"].status == "refuted"
+    limit = state["selection"].max_repairs
+    if state["verification"].verifier == STRUCTURED_VERIFIER:
+        limit = STRUCTURED_REPAIRS
+    more = state.get("repairs", 0) < limit
+    return "repair" if refuted and more else "respond"
+
+
+def repair(state: RouterState, assets: CompiledAssets) -> dict[str, Any]:
+    start = time.perf_counter()
+    finding = state["verification"].explanation or "the final answer does not check out"
+    feedback = assets.template(REPAIR_TEMPLATE).render(
+        [Message(role="user", content="")], finding=finding
+    )[-1]
+    prompt = [
+        *state["prompt"],
+        Message(role="assistant", content=state["generation"].text),
+        feedback,
+    ]
+    return {
+        "prompt": prompt,
+        "repairs": state.get("repairs", 0) + 1,
+        "trace": [trace_event("repair", start, time.perf_counter(), {"finding": finding})],
+    }
+
+
+class Responder:
+    """The ``respond`` node: the best answer as a RouteResult and an AIMessage."""
+
+    def respond(self, state: RouterState) -> dict[str, Any]:
+        start = time.perf_counter()
+        best = state.get("best") or {
+            "generation": state["generation"],
+            "verification": state.get("verification"),
+            "answered_by": state["answered_by"],
+            "message_id": state.get("message_id"),
+        }
+        generation: GenerateResult = best["generation"]
+        timings = Timings(
+            **{
+                **state.get("timings", {}),
+                **measure_throughput(generation).timings(),
+                "total_ms": (start - state["started"]) * 1000,
+            }
+        )
+        meta = {
+            "route": state["decision"].route,
+            "model": best["answered_by"],
+            "confidence": state["decision"].confidence,
+        }
+        result = RouteResult.model_construct(
+            answer=generation.text,
+            thinking=generation.thinking,
+            decision=state["decision"],
+            model=best["answered_by"],
+            backend=best["answered_by"].split(":", 1)[0],
+            verification=best["verification"],
+            usage=state.get("usage", generation.usage),
+            timings=timings,
+            trace=list(state.get("trace", [])),
+            finish_reason=generation.finish_reason,
+            thinking_budget_hit=generation.budget_hit,
+            repairs=state.get("repairs", 0),
+            tool_calls=generation.tool_calls,
+            invalid_tool_calls=generation.invalid_tool_calls,
+            structured=generation.structured if state["request"].response_format else None,
+        )
+        message = AIMessage(
+            content=result.answer,
+            id=best.get("message_id"),
+            tool_calls=[
+                {"id": c.id, "name": c.name, "args": c.arguments} for c in result.tool_calls
+            ],
+            response_metadata={"qwen_router": meta},
+        )
+        event = trace_event("respond", start, time.perf_counter(), meta)
+        return {"result": result, "messages": [message], "trace": [event]}

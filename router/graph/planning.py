@@ -1,0 +1,146 @@
+"""The planning node: guard, classify, select and render in one superstep.
+
+Each stage still leaves its own :class:`TraceEvent` (``guard``, ``classify``,
+``select``, ``render``), so the trace reads as before; only LangGraph's bookkeeping
+between them is gone. A request that carries its ``decision`` (the server planned it)
+skips classification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from typing import Any
+
+from qwen_router.classify.base import Classifier
+from qwen_router.errors import InputError
+from qwen_router.images import ImageLimits, guard_images
+from qwen_router.lc import from_langchain
+from qwen_router.policy import decide
+from qwen_router.profiles import Profile
+from qwen_router.types import Message, RouteDecision, RouteRequest, TraceEvent, Usage
+
+from .assets import CompiledAssets
+from .state import RouterState
+
+__all__ = ["MAX_TEXT_CHARS", "Planner", "trace_event"]
+
+MAX_TEXT_CHARS = 1_000_000
+
+AsyncClassify = Callable[[Sequence[Message]], Awaitable[RouteDecision]]
+
+
+def trace_event(node: str, start: float, end: float, detail: dict[str, Any]) -> TraceEvent:
+    return TraceEvent.model_construct(node=node, ms=round((end - start) * 1000, 3), detail=detail)
+
+
+def _guard(state: RouterState, limits: ImageLimits) -> tuple[RouteRequest, dict[str, Any]]:
+    request = state.get("request") or RouteRequest(
+        messages=from_langchain(state.get("messages", []))
+    )
+    messages = request.messages
+    if not messages:
+        raise InputError("no messages: send at least one user message")
+    last_user = next((m for m in reversed(messages) if m.role == "user"), None)
+    if last_user is None:
+        raise InputError("no user message in the conversation")
+    if not last_user.text.strip() and not last_user.images:
+        raise InputError("the last user message is empty")
+    size = sum(len(m.text) for m in messages)
+    if size > MAX_TEXT_CHARS:
+        raise InputError(f"{size} characters of text is over the limit of {MAX_TEXT_CHARS}")
+    images = guard_images(messages, limits) if any(m.images for m in messages) else []
+    return request, {"messages": len(messages), "images": len(images), "chars": size}
+
+
+class Planner:
+    """The ``plan`` node's sync and async bodies, bound to one graph's parts."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        classifier: Classifier,
+        assets: CompiledAssets,
+        limits: ImageLimits,
+        known_backends: Callable[[], Collection[str]],
+    ) -> None:
+        self.profile = profile
+        self.classifier = classifier
+        self.aclassify: AsyncClassify | None = getattr(classifier, "aclassify", None)
+        self.assets = assets
+        self.limits = limits
+        self.known_backends = known_backends
+
+    def plan(self, state: RouterState) -> dict[str, Any]:
+        t0 = time.perf_counter()
+        request, guard = _guard(state, self.limits)
+        t1 = time.perf_counter()
+        decision = request.decision or self.classifier.classify(request.messages)
+        return self._finish(state, request, decision, guard, (t0, t1, time.perf_counter()))
+
+    async def aplan(self, state: RouterState) -> dict[str, Any]:
+        """Images are decoded, and a classifier without an async path runs (it may load
+        an embedding model), in a worker thread; the rest stays on the event loop."""
+        t0 = time.perf_counter()
+        request = state.get("request")
+        if request is None or any(m.images for m in request.messages):
+            request, guard = await asyncio.to_thread(_guard, state, self.limits)
+        else:
+            request, guard = _guard(state, self.limits)
+        t1 = time.perf_counter()
+        if request.decision is not None:
+            decision = request.decision
+        elif self.aclassify is not None:
+            decision = await self.aclassify(request.messages)
+        else:
+            decision = await asyncio.to_thread(self.classifier.classify, request.messages)
+        return self._finish(state, request, decision, guard, (t0, t1, time.perf_counter()))
+
+    def _finish(
+        self,
+        state: RouterState,
+        request: RouteRequest,
+        decision: RouteDecision,
+        guard: dict[str, Any],
+        times: tuple[float, float, float],
+    ) -> dict[str, Any]:
+        t0, t1, t2 = times
+        decision, selection = decide(
+            decision, self.profile, request, known_backends=self.known_backends()
+        )
+        t3 = time.perf_counter()
+        template = self.assets.template(selection.template)
+        prompt = template.render(request.messages, lang=decision.lang)
+        t4 = time.perf_counter()
+        classify_detail = {"route": decision.route, "labels": decision.labels, "stage": decision.stage}
+        if request.decision is not None:
+            classify_detail["planned"] = True
+        trace = [
+            trace_event("guard", t0, t1, guard),
+            trace_event("classify", t1, t2, classify_detail),
+            trace_event(
+                "select",
+                t2,
+                t3,
+                {
+                    "route": selection.route,
+                    "models": [str(c) for c in selection.candidates],
+                    "template": selection.template,
+                    "thinking": selection.thinking,
+                    "reasons": selection.reasons,
+                },
+            ),
+            trace_event("render", t3, t4, {"template": template.name, "source": template.source}),
+        ]
+        return {
+            "request": request,
+            "started": state.get("started") or t0,
+            "decision": decision,
+            "selection": selection,
+            "prompt": prompt,
+            "repairs": 0,
+            "usage": Usage(),
+            "timings": {"classify_ms": (t2 - t1) * 1000},
+            "trace": trace,
+        }
