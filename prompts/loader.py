@@ -18,9 +18,9 @@ import yaml
 from jinja2 import StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, ValidationError
-
 from qwen_router.errors import ConfigError
 from qwen_router.types import Message, TextPart
+from qwen_router.yaml_text import load_yaml
 
 __all__ = ["PromptTemplate", "list_templates", "load_template", "render"]
 
@@ -105,7 +105,7 @@ def _shipped_dir() -> Any:
 @functools.lru_cache(maxsize=256)
 def _load_file(text: str, name: str, source: str) -> PromptTemplate:
     try:
-        data = yaml.safe_load(text) or {}
+        data = load_yaml(text) or {}
         return PromptTemplate.model_validate({**data, "name": name, "source": source})
     except (yaml.YAMLError, ValidationError, TypeError) as exc:
         first = str(exc).splitlines()

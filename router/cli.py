@@ -25,6 +25,7 @@ BENCHMARKS = {
     "server": "qwen_router.bench.server",
     "backends": "qwen_router.bench.backends",
     "vision": "qwen_router.bench.vision",
+    "overhead": "qwen_router.bench.overhead",
 }
 
 

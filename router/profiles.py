@@ -26,6 +26,7 @@ from .thinking.capabilities import ModelCapabilities
 from .thinking.families import ModelFamily
 from .thinking.policy import DifficultyLevel
 from .types import GenerationParams, ThinkingMode
+from .yaml_text import load_yaml
 
 __all__ = [
     "ClassifierConfig",
@@ -275,7 +276,7 @@ def check_backends(profile: Profile, extra: Collection[str] = ()) -> None:
 
 def _parse(text: str, source: str, folder: Path | None) -> Profile:
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{source}: not valid YAML: {exc}".splitlines()[0]) from None
     if not isinstance(data, dict):

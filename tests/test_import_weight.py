@@ -1,4 +1,4 @@
-"""What each entry point imports: a cold CLI or ``import`` pays only for the path it runs.
+"""What each entry point imports: a cold CLI or import pays only for its own path.
 
 Every check runs in a fresh interpreter (``sys.modules`` of this pytest process is
 full of everything), and prints the module count, so that a regression shows in the

@@ -11,6 +11,7 @@ controller. ``<think>`` tags are split by :class:`BaseBackend`.
 
 from __future__ import annotations
 
+import atexit
 import codecs
 import json
 import os
@@ -22,16 +23,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from qwen_router.errors import BackendUnavailable, ConfigError, InputError, ModelNotFound
+from qwen_router.errors import (
+    BackendUnavailable,
+    ConfigError,
+    InputError,
+    ModelNotFound,
+)
 from qwen_router.structured import parse_response_format
 from qwen_router.types import GenerationParams, Usage
 
 from ..base import (
-    RawPromptBackend,
     Capabilities,
     GenerateRequest,
     Health,
     RawDelta,
+    RawPromptBackend,
     first_load_ms,
 )
 from ..bundled import ensure_gguf, is_bundled
@@ -87,6 +93,20 @@ class _Loaded:
 
 _STORE: dict[tuple[str, int, int, int], _Loaded] = {}
 _STORE_LOCK = threading.Lock()
+
+
+def _close_all() -> None:
+    """Free every stored model while the interpreter is still whole: left to the garbage
+    collector at shutdown, llama-cpp-python's ``Llama.__del__`` runs after its own module
+    globals are gone and prints "Exception ignored ... 'NoneType' object is not callable"."""
+    with _STORE_LOCK:
+        loaded = list(_STORE.values())
+        _STORE.clear()
+    for item in loaded:
+        item.llm.close()
+
+
+atexit.register(_close_all)
 
 
 def _resolve(name: str) -> Path:

@@ -50,7 +50,7 @@ from ..types import (
 from .continuation import ContinuationMixin
 from .engines import ENGINES, Engine, EngineConfig, budget_fields, probe_engine
 from .errors import ErrorContext, map_errors
-from .usage import fill_usage
+from qwen_router.backends.token_count import fill_usage
 from .wire import (
     chunk_deltas,
     completion_delta,

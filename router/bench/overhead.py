@@ -28,25 +28,28 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from qwen_router.bench.baselines import BARE_APP, BARE_LLAMA, bare_graph
 from qwen_router.bench.server import (
     PROMPT,
     HttpxLoad,
+    WrkLoad,
     cpu_seconds,
     free_port,
     overhead_profile,
     start_server,
     wait_ready,
 )
+from qwen_router.bench.upstream import bench_stream
 
 __all__ = ["SECTIONS", "main", "run"]
 
@@ -57,53 +60,6 @@ MODEL_PROMPTS = {
     "code": "Write a Python function that reverses a string.",
     "math": "What is 12 * 7?",
 }
-
-# The bare FastAPI app: parses the request with a pydantic model and answers the same
-# chat.completion shape as `serve`; uvicorn with the same defaults (uvloop, httptools).
-_BARE_APP = '''
-import sys, time, uuid
-import uvicorn
-from fastapi import FastAPI
-from pydantic import BaseModel
-
-class Body(BaseModel):
-    model: str
-    messages: list[dict]
-    stream: bool = False
-
-app = FastAPI()
-
-@app.post("/v1/chat/completions")
-async def chat(body: Body) -> dict:
-    return {"id": "chatcmpl-" + uuid.uuid4().hex, "object": "chat.completion",
-            "created": int(time.time()), "model": body.model,
-            "choices": [{"index": 0, "finish_reason": "stop",
-                         "message": {"role": "assistant", "content": "ok"}}],
-            "usage": {"prompt_tokens": 7, "completion_tokens": 1, "total_tokens": 8}}
-
-@app.get("/readyz")
-async def ready() -> dict:
-    return {"status": "ok"}
-
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
-            access_log=False)
-'''
-
-# The bare llama.cpp script: load the GGUF as the backend does, stream one token.
-_BARE_LLAMA = '''
-import os, sys
-import llama_cpp
-n = os.cpu_count() or 1
-llm = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=4096, n_threads=n,
-                      n_threads_batch=n, n_batch=512, verbose=False)
-messages = [{"role": "user", "content": sys.argv[2]}]
-for chunk in llm.create_chat_completion(messages, max_tokens=1, temperature=0.0,
-                                        stream=True):
-    text = chunk["choices"][0]["delta"].get("content")
-    if text:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-'''
 
 
 def _median(values: Sequence[float | None]) -> float | None:
@@ -125,31 +81,43 @@ def _stop(proc: subprocess.Popen[Any]) -> None:
 
 
 # --- serve vs bare FastAPI -------------------------------------------------------
-def _load_round(load: HttpxLoad, pid: int, seconds: float, clients: int) -> dict[str, Any]:
+def _loader(url: str, tmp: Path) -> HttpxLoad | WrkLoad:
+    """``wrk`` when installed (C, next to no client CPU), else httpx in this process."""
+    return WrkLoad(url, False, tmp) if shutil.which("wrk") else HttpxLoad(url, False)
+
+
+def _load_round(
+    load: HttpxLoad | WrkLoad, pid: int, seconds: float, clients: int
+) -> dict[str, Any]:
     before = cpu_seconds(pid)
     n, wall, p50, _ = load(seconds, clients)
     after = cpu_seconds(pid)
     cpu = after - before if before is not None and after is not None else None
-    return {"rps": n / wall, "p50_ms": p50, "cpu_ms": cpu * 1000 / n if cpu and n else None}
+    return {
+        "rps": n / wall,
+        "p50_ms": p50,
+        "cpu_ms": cpu * 1000 / n if cpu and n else None,
+    }
 
 
-def bench_serve(tmp: Path, *, seconds: float, rounds: int, clients: int,
-                workers: Sequence[int]) -> dict[str, Any]:  # fmt: skip
+def bench_serve(
+    tmp: Path, *, seconds: float, rounds: int, clients: int, workers: Sequence[int]
+) -> dict[str, Any]:
     profile = overhead_profile(tmp)
     bare_script = tmp / "bare_app.py"
-    bare_script.write_text(_BARE_APP, encoding="utf-8")
-    procs: dict[str, tuple[subprocess.Popen[Any], HttpxLoad]] = {}
+    bare_script.write_text(BARE_APP, encoding="utf-8")
+    procs: dict[str, tuple[subprocess.Popen[Any], HttpxLoad | WrkLoad]] = {}
     try:
         port = free_port()
         bare = subprocess.Popen([sys.executable, str(bare_script), str(port)])
-        procs["bare"] = (bare, HttpxLoad(f"http://127.0.0.1:{port}", False))
+        procs["bare"] = (bare, _loader(f"http://127.0.0.1:{port}", tmp))
         wait_ready(f"http://127.0.0.1:{port}", bare, 1)
         for w in workers:
             port = free_port()
             child = start_server(profile, port, w)
-            procs[f"serve_{w}w"] = (child, HttpxLoad(f"http://127.0.0.1:{port}", False))
+            procs[f"serve_{w}w"] = (child, _loader(f"http://127.0.0.1:{port}", tmp))
             wait_ready(f"http://127.0.0.1:{port}", child, w)
-        for proc, load in procs.values():  # warm-up: connections, lazy imports
+        for _proc, load in procs.values():  # warm-up: connections, lazy imports
             load(1, clients)
         samples: dict[str, list[dict[str, Any]]] = {k: [] for k in procs}
         for _ in range(rounds):
@@ -158,48 +126,20 @@ def bench_serve(tmp: Path, *, seconds: float, rounds: int, clients: int,
     finally:
         for proc, _ in procs.values():
             _stop(proc)
-    out: dict[str, Any] = {"clients": clients, "seconds": seconds}
+    client = next(iter(procs.values()))[1].name
+    out: dict[str, Any] = {"clients": clients, "seconds": seconds, "client": client}
     for name, rows in samples.items():
-        out[name] = {k: _median([r[k] for r in rows]) for k in ("rps", "p50_ms", "cpu_ms")}
+        out[name] = {
+            k: _median([r[k] for r in rows]) for k in ("rps", "p50_ms", "cpu_ms")
+        }
     for w in workers:
-        out[f"serve_{w}w"]["rps_vs_bare"] = _ratio(out[f"serve_{w}w"]["rps"], out["bare"]["rps"])
+        row = out[f"serve_{w}w"]
+        row["rps_vs_bare"] = _ratio(row["rps"], out["bare"]["rps"])
+        row["cpu_vs_bare"] = _ratio(out["bare"]["cpu_ms"], row["cpu_ms"])
     return out
 
 
 # --- Router.ainvoke vs a bare LangGraph graph ------------------------------------
-def _bare_graph(router_graph: Any) -> Any:
-    """Same node names and edges as the router's graph; every node does nothing."""
-    from typing import TypedDict
-
-    from langgraph.graph import END, START, StateGraph
-
-    class State(TypedDict, total=False):
-        request: Any
-        result: Any
-
-    async def noop(state: State) -> dict[str, Any]:
-        return {"result": 1}
-
-    shape = router_graph.get_graph()
-    builder: Any = StateGraph(State)
-    names = [n for n in shape.nodes if n not in ("__start__", "__end__")]
-    for name in names:
-        builder.add_node(name, noop)
-    branches: dict[str, list[str]] = {}
-    for edge in shape.edges:
-        target = END if edge.target == "__end__" else edge.target
-        source = START if edge.source == "__start__" else edge.source
-        if edge.conditional:
-            branches.setdefault(source, []).append(target)
-        else:
-            builder.add_edge(source, target)
-    for source, targets in branches.items():
-        # the common path: the first non-verify target (generate -> respond)
-        pick = next((t for t in targets if t == "respond"), targets[-1])
-        builder.add_conditional_edges(source, lambda s, p=pick: p, targets)
-    return builder.compile()
-
-
 async def _p50_ms(call: Callable[[], Any], calls: int) -> float:
     samples = []
     for _ in range(calls):
@@ -213,7 +153,7 @@ def bench_graph(tmp: Path, *, calls: int, rounds: int) -> dict[str, Any]:
     from qwen_router.core import Router
 
     with Router(str(overhead_profile(tmp))) as router:
-        bare = _bare_graph(router.graph)
+        bare = bare_graph(router.graph)
 
         async def measure() -> tuple[list[float], list[float]]:
             ours, theirs = [], []
@@ -221,14 +161,23 @@ def bench_graph(tmp: Path, *, calls: int, rounds: int) -> dict[str, Any]:
             await _p50_ms(lambda: bare.ainvoke({"request": PROMPT}), 50)
             for _ in range(rounds):
                 ours.append(await _p50_ms(lambda: router.ainvoke(PROMPT), calls))
-                theirs.append(await _p50_ms(lambda: bare.ainvoke({"request": PROMPT}), calls))
+                theirs.append(
+                    await _p50_ms(lambda: bare.ainvoke({"request": PROMPT}), calls)
+                )
             return ours, theirs
 
         ours, theirs = asyncio.run(measure())
-        nodes = len([n for n in router.graph.get_graph().nodes if not n.startswith("__")])
+        nodes = len(
+            [n for n in router.graph.get_graph().nodes if not n.startswith("__")]
+        )
     r, b = _median(ours), _median(theirs)
-    return {"nodes": nodes, "calls": calls, "router_p50_ms": r, "bare_p50_ms": b,
-            "ratio": _ratio(r, b)}  # fmt: skip
+    return {
+        "nodes": nodes,
+        "calls": calls,
+        "router_p50_ms": r,
+        "bare_p50_ms": b,
+        "ratio": _ratio(r, b),
+    }
 
 
 # --- cold ask vs a bare llama.cpp script -----------------------------------------
@@ -236,8 +185,13 @@ def _first_byte(command: list[str]) -> tuple[float, float]:
     """Seconds from exec to the first stdout byte, and to exit."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
     start = time.perf_counter()
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            stdin=subprocess.DEVNULL, env=env)  # fmt: skip
+    proc = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
     assert proc.stdout is not None
     proc.stdout.read(1)
     first = time.perf_counter() - start
@@ -252,9 +206,18 @@ def bench_ask(tmp: Path, *, rounds: int) -> dict[str, Any]:
 
     gguf = ensure_gguf("smollm2-135m-instruct")
     script = tmp / "bare_llama.py"
-    script.write_text(_BARE_LLAMA, encoding="utf-8")
-    ask = [sys.executable, "-m", "qwen_router.cli", "ask", "--profile", "local",
-           "--max-tokens", "1", ASK_PROMPT]  # fmt: skip
+    script.write_text(BARE_LLAMA, encoding="utf-8")
+    ask = [
+        sys.executable,
+        "-m",
+        "qwen_router.cli",
+        "ask",
+        "--profile",
+        "local",
+        "--max-tokens",
+        "1",
+        ASK_PROMPT,
+    ]
     bare = [sys.executable, str(script), str(gguf), ASK_PROMPT]
     _first_byte(ask), _first_byte(bare)  # warm-up: page cache, bytecode
     ours, theirs = [], []
@@ -262,112 +225,13 @@ def bench_ask(tmp: Path, *, rounds: int) -> dict[str, Any]:
         ours.append(_first_byte(ask))
         theirs.append(_first_byte(bare))
     r, b = _median([o[0] for o in ours]), _median([t[0] for t in theirs])
-    return {"ask_first_byte_s": r, "bare_first_byte_s": b, "ratio": _ratio(r, b),
-            "ask_exit_s": _median([o[1] for o in ours]),
-            "bare_exit_s": _median([t[1] for t in theirs])}  # fmt: skip
-
-
-# --- serve streaming vs the upstream directly ------------------------------------
-def _start_llama_server(gguf: Path, port: int, log: Any) -> subprocess.Popen[Any]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf),
-         "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port),
-         "--n_ctx", "2048"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-
-
-async def _stream_once(client: Any, url: str, max_tokens: int) -> tuple[float, float, int]:
-    """(first-token s, total s, content chunks) of one streamed chat completion."""
-    body = {"model": "smollm2", "stream": True, "max_tokens": max_tokens,
-            "temperature": 0.0, "messages": [{"role": "user", "content": ASK_PROMPT}]}
-    start, first, chunks = time.perf_counter(), None, 0
-    async with client.stream("POST", url + "/v1/chat/completions", json=body) as response:
-        if response.status_code != 200:
-            raise RuntimeError(f"{url} answered {response.status_code}")
-        async for line in response.aiter_lines():
-            if not line.startswith("data: ") or line == "data: [DONE]":
-                continue
-            delta = json.loads(line[6:])["choices"]
-            if delta and delta[0].get("delta", {}).get("content"):
-                chunks += 1
-                first = first or time.perf_counter() - start
-    return first or 0.0, time.perf_counter() - start, chunks
-
-
-def bench_stream(tmp: Path, *, rounds: int, requests: int, max_tokens: int) -> dict[str, Any]:
-    import httpx
-
-    from qwen_router.backends.bundled import ensure_gguf
-
-    gguf = ensure_gguf("smollm2-135m-instruct")
-    up_port, port = free_port(), free_port()
-    upstream = f"http://127.0.0.1:{up_port}"
-    profile = tmp / "stream.yaml"
-    routes = "".join(f"  {r}:\n    model: openai:smollm2\n"
-                     for r in ("general", "code", "math", "vision", "multilingual"))  # fmt: skip
-    profile.write_text(
-        f"name: stream\ndescription: serve in front of llama_cpp.server\n"
-        f"backends:\n  openai: {{base_url: '{upstream}/v1', api_key: 'none'}}\n"
-        f"routes:\n{routes}", encoding="utf-8")  # fmt: skip
-    log = (tmp / "llama_server.log").open("w+b")
-    llama = _start_llama_server(gguf, up_port, log)
-    serve = None
-    try:
-        wait_ready_models(upstream, llama)
-        serve = start_server(profile, port, 1)
-        wait_ready(f"http://127.0.0.1:{port}", serve, 1)
-        ours = f"http://127.0.0.1:{port}"
-
-        async def measure() -> dict[str, list[tuple[float, float, int]]]:
-            got: dict[str, list[tuple[float, float, int]]] = {"direct": [], "serve": []}
-            async with httpx.AsyncClient(timeout=120) as client:
-                for url in (upstream, ours):  # warm-up: engine probe, connections
-                    await _stream_once(client, url, max_tokens)
-                for _ in range(rounds * requests):
-                    got["direct"].append(await _stream_once(client, upstream, max_tokens))
-                    got["serve"].append(await _stream_once(client, ours, max_tokens))
-            return got
-
-        got = asyncio.run(measure())
-    finally:
-        for proc in (serve, llama):
-            if proc is not None:
-                _stop(proc)
-        log.close()
-
-    def per_token(rows: list[tuple[float, float, int]]) -> float | None:
-        return _median([(t - f) / (n - 1) for f, t, n in rows if n > 1])
-
-    d, s = got["direct"], got["serve"]
-    out = {
-        "requests": len(d), "max_tokens": max_tokens,
-        "tokens": _median([n for _, _, n in s]),
-        "direct_first_ms": _median([f for f, _, _ in d]) * 1000,  # type: ignore[operator]
-        "serve_first_ms": _median([f for f, _, _ in s]) * 1000,  # type: ignore[operator]
-        "direct_per_token_ms": (per_token(d) or 0.0) * 1000,
-        "serve_per_token_ms": (per_token(s) or 0.0) * 1000,
-    }  # fmt: skip
-    out["added_first_ms"] = out["serve_first_ms"] - out["direct_first_ms"]
-    out["added_per_token_ms"] = out["serve_per_token_ms"] - out["direct_per_token_ms"]
-    return out
-
-
-def wait_ready_models(base: str, proc: subprocess.Popen[Any]) -> None:
-    """Wait until an OpenAI-compatible server lists its models (120 s at most)."""
-    import httpx
-
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError("llama_cpp.server exited during start-up")
-        try:
-            if httpx.get(f"{base}/v1/models", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError("llama_cpp.server did not start in 120 s")
+    return {
+        "ask_first_byte_s": r,
+        "bare_first_byte_s": b,
+        "ratio": _ratio(r, b),
+        "ask_exit_s": _median([o[1] for o in ours]),
+        "bare_exit_s": _median([t[1] for t in theirs]),
+    }
 
 
 # --- overhead next to the bundled model ------------------------------------------
@@ -381,13 +245,168 @@ def bench_model(*, rounds: int, max_tokens: int) -> dict[str, Any]:
         router.warm_up()
         router.invoke("warm up", params=params)
         rows: dict[str, list[tuple[float, float]]] = {r: [] for r in MODEL_PROMPTS}
+        routed: dict[str, str] = {}
         for _ in range(rounds):
-            for route, prompt in MODEL_PROMPTS.items():
-                t = router.invoke(prompt, route=route, params=params).timings
-                rows[route].append((t.total_ms, t.total_ms - t.generate_ms - t.load_ms))
-    for route, samples in rows.items():
+            for (
+                kind,
+                prompt,
+            ) in MODEL_PROMPTS.items():  # classified, as a user's would be
+                result = router.invoke(prompt, params=params)
+                t, routed[kind] = result.timings, result.decision.route
+                rows[kind].append((t.total_ms, t.total_ms - t.generate_ms - t.load_ms))
+    for kind, samples in rows.items():
         total = _median([s[0] for s in samples]) or 0.0
         over = _median([s[1] for s in samples]) or 0.0
-        out[route] = {"total_ms": total, "overhead_ms": over,
-                      "share": over / total if total else None}  # fmt: skip
+        out[kind] = {
+            "route": routed[kind],
+            "total_ms": total,
+            "overhead_ms": over,
+            "share": over / total if total else None,
+        }
     return out
+
+
+# --- the run ---------------------------------------------------------------------
+def run(
+    sections: Sequence[str] = SECTIONS,
+    *,
+    rounds: int = 3,
+    seconds: float = 2.0,
+    clients: int = 16,
+    workers: Sequence[int] = (1, 2),
+    calls: int = 300,
+    stream_requests: int = 3,
+    max_tokens: int = 16,
+) -> dict[str, Any]:
+    """Measure the chosen sections; the report as a dict.
+
+    Raises:
+        RuntimeError: a server did not start or answered with an error.
+    """
+    report: dict[str, Any] = {
+        "rounds": rounds,
+        "cpus": os.cpu_count(),
+        "loadavg_before": os.getloadavg(),
+    }
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        if "serve" in sections:
+            report["serve"] = bench_serve(
+                tmp, seconds=seconds, rounds=rounds, clients=clients, workers=workers
+            )
+        if "graph" in sections:
+            report["graph"] = bench_graph(tmp, calls=calls, rounds=rounds)
+        if "ask" in sections:
+            report["ask"] = bench_ask(tmp, rounds=rounds)
+        if "stream" in sections:
+            report["stream"] = bench_stream(
+                tmp, rounds=rounds, requests=stream_requests, max_tokens=max_tokens
+            )
+        if "model" in sections:
+            report["model"] = bench_model(rounds=rounds, max_tokens=max_tokens * 2)
+    report["loadavg_after"] = os.getloadavg()
+    return report
+
+
+def _f(value: float | None, spec: str = ".2f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def _print(report: dict[str, Any]) -> None:
+    a, b = report["loadavg_before"], report["loadavg_after"]
+    print(
+        f"bench overhead: median of {report['rounds']} rounds; {report['cpus']} CPUs, "
+        f"load average {a[0]:.2f} -> {b[0]:.2f}"
+    )
+    if s := report.get("serve"):
+        print(
+            f"\n[serve] FakeBackend, {s['clients']} clients ({s['client']}), "
+            f"{s['seconds']:g}s/round"
+        )
+        print(
+            f"  {'':<12}{'req/s':>9}{'p50 ms':>9}{'cpu ms/req':>12}"
+            f"{'req/s vs bare':>15}{'bare cpu / cpu':>16}"
+        )
+        for name in [k for k in s if k.startswith(("serve_", "bare"))]:
+            row = s[name]
+            print(
+                f"  {name:<12}{_f(row['rps'], '.0f'):>9}{_f(row['p50_ms']):>9}"
+                f"{_f(row['cpu_ms']):>12}{_f(row.get('rps_vs_bare'), '.3f'):>15}"
+                f"{_f(row.get('cpu_vs_bare'), '.3f'):>16}"
+            )
+    if g := report.get("graph"):
+        print(f"\n[graph] one client, {g['calls']} calls/round, {g['nodes']} nodes")
+        print(
+            f"  Router.ainvoke p50 {_f(g['router_p50_ms'], '.3f')} ms, bare LangGraph "
+            f"p50 {_f(g['bare_p50_ms'], '.3f')} ms, ratio {_f(g['ratio'])}x"
+        )
+    if k := report.get("ask"):
+        print("\n[ask] cold process, bundled SmolLM2 on llama.cpp, --max-tokens 1")
+        print(
+            f"  qwen-router ask first byte {_f(k['ask_first_byte_s'])} s "
+            f"(exit {_f(k['ask_exit_s'])} s), bare llama-cpp-python "
+            f"{_f(k['bare_first_byte_s'])} s (exit {_f(k['bare_exit_s'])} s), "
+            f"ratio {_f(k['ratio'])}x"
+        )
+    if t := report.get("stream"):
+        print(
+            f"\n[stream] serve -> llama_cpp.server vs direct, {t['requests']} streams "
+            f"of ~{_f(t['tokens'], '.0f')} tokens, prompt tokens {t['prompt_tokens']}"
+        )
+        print(
+            f"  first token: direct {t['direct_first_ms']:.1f} ms, serve "
+            f"{t['serve_first_ms']:.1f} ms, added {t['added_first_ms']:.1f} ms"
+        )
+        print(
+            f"  per token:   direct {t['direct_per_token_ms']:.2f} ms, serve "
+            f"{t['serve_per_token_ms']:.2f} ms, "
+            f"added {t['added_per_token_ms']:.2f} ms"
+        )
+    if m := report.get("model"):
+        print(
+            f"\n[model] Router.invoke, bundled model, max_tokens {m['max_tokens']}"
+        )
+        for kind in MODEL_PROMPTS:
+            row = m[kind]
+            print(
+                f"  {kind:<8} (route {row['route']}): total {row['total_ms']:.1f} ms, "
+                f"overhead {row['overhead_ms']:.1f} ms "
+                f"= {100 * (row['share'] or 0):.1f}%"
+            )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``qwen-router bench overhead``."""
+    parser = argparse.ArgumentParser(
+        prog="qwen-router bench overhead",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS))
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=2.0, help="serve: per round")
+    parser.add_argument("--concurrency", type=int, default=16, help="serve: clients")
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="serve")
+    parser.add_argument("--calls", type=int, default=300, help="graph: per round")
+    parser.add_argument("--streams", type=int, default=3, help="stream: per round")
+    parser.add_argument("--max-tokens", type=int, default=16, help="stream, model")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args(argv)
+    report = run(
+        args.only,
+        rounds=max(1, args.rounds),
+        seconds=max(0.5, args.seconds),
+        clients=max(1, args.concurrency),
+        workers=args.workers,
+        calls=max(10, args.calls),
+        stream_requests=max(1, args.streams),
+        max_tokens=max(2, args.max_tokens),
+    )
+    print(json.dumps(report, default=str) if args.json else "", end="")
+    if not args.json:
+        _print(report)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

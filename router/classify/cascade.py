@@ -34,8 +34,8 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import yaml
 from qwen_router.types import Message, RouteDecision
+from qwen_router.yaml_text import load_yaml
 
 from .config import CascadeConfig
 from .conversation import Context, read_context
@@ -56,7 +56,7 @@ _INLINE_CHARS = 1500
 def builtin_utterances() -> dict[str, tuple[str, ...]]:
     """The shipped example utterances per built-in route (``utterances.yaml``)."""
     res = importlib.resources.files("qwen_router.classify") / "utterances.yaml"
-    data = yaml.safe_load(res.read_text(encoding="utf-8"))
+    data = load_yaml(res.read_text(encoding="utf-8"))
     return {route: tuple(str(u) for u in items) for route, items in data.items()}
 
 

@@ -1,5 +1,5 @@
-"""What a graph compiles once from its profile: every prompt template it can render and
-every verifier name it can call, checked when the graph is built so that a typo fails
+"""What a graph compiles once from its profile: every prompt template it can render,
+every verifier name it can call and the model family table, checked when the graph is built so that a typo fails
 at ``Router(...)`` / ``build_graph(...)`` with the field named, not on a request."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from qwen_router.prompts import PromptTemplate, load_template
 from qwen_router.tools.verifiers import Verifier, check_verifier, get_verifier
 
 from ..profiles import Profile, check_backends
+from ..thinking.families import table_for
 
 __all__ = ["CompiledAssets", "compile_assets", "template_dirs_of"]
 
@@ -84,4 +85,5 @@ def compile_assets(
             except ConfigError as exc:
                 raise _fail(profile, f"routes.{route}.verifiers[{i}]", exc) from None
             names.add(name)
+    table_for(tuple(profile.families))  # the model family table, read now, not on a request
     return CompiledAssets(templates, frozenset(names), dirs)

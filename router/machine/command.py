@@ -13,6 +13,7 @@ from pathlib import Path
 
 import yaml
 from qwen_router.errors import ConfigError, InputError
+from qwen_router.yaml_text import load_yaml
 
 from .detect import Machine, detect_machine
 from .sizing import InitPlan, plan_profile
@@ -56,7 +57,7 @@ def _machine(args: argparse.Namespace) -> Machine:
         )
     path = Path(args.machine).expanduser()
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
         machine = Machine.model_validate(data)
     except OSError as exc:
         raise InputError(

@@ -37,7 +37,7 @@ from .logs import RequestLogMiddleware
 from .metrics import CONTENT_TYPE, Metrics
 from .responses import STREAM_MODELS, Health, Readiness, dump
 from .security import Authenticator, AuthMiddleware, BodyLimitMiddleware
-from .service import PrecomputedClassifier, RouterService
+from .service import RouterService
 
 __all__ = ["create_app"]
 
@@ -46,10 +46,9 @@ log = logging.getLogger("qwen_router.server")
 
 def _build_router(settings: Settings, backends: Mapping[str, Backend] | None) -> Router:
     profile = load_profile(settings.profile)
-    classifier = PrecomputedClassifier(default_classifier(profile))
     return Router(
         profile,
-        classifier=classifier,
+        classifier=default_classifier(profile),
         backends=backends,
         image_limits=settings.image_limits(),
     )

@@ -7,7 +7,7 @@ from fastapi import Depends, Request
 from .errors import ApiError
 from .service import RouterService
 
-__all__ = ["admitted", "authorized", "service_of"]
+__all__ = ["SESSION_HEADER", "admitted", "authorized", "service_of", "session_of"]
 
 
 def service_of(request: Request) -> RouterService:
@@ -62,3 +62,16 @@ async def admitted(request: Request, caller: str = Depends(authorized)) -> str:
         service.metrics.reject("rate_limited")
         raise
     return caller
+
+
+SESSION_HEADER = "x-session-id"
+MAX_SESSION_ID_CHARS = 200
+
+
+def session_of(request: Request, user: str | None = None) -> str | None:
+    """The client's session id for session-aware routing: the ``X-Session-Id`` header,
+    else the OpenAI body's ``user``; ``None`` when neither is a short, printable id."""
+    session = request.headers.get(SESSION_HEADER) or user
+    if not session or len(session) > MAX_SESSION_ID_CHARS or not session.isprintable():
+        return None
+    return session

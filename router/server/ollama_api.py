@@ -31,7 +31,7 @@ from qwen_router.types import (
     ToolCall,
 )
 
-from .deps import admitted, authorized, service_of
+from .deps import admitted, authorized, service_of, session_of
 from .disconnect import disconnect_watch
 from .errors import ApiError, status_for
 from .responses import (
@@ -257,7 +257,11 @@ async def _serve(
     entry = service.resolve(body.model)
     state = request.scope.setdefault("state", {})
     plan = await service.plan(
-        _route_request(body, messages, entry), api="ollama", caller=caller, state=state
+        _route_request(body, messages, entry),
+        api="ollama",
+        caller=caller,
+        state=state,
+        session_id=session_of(request),
     )
     if body.stream:
         return await start_stream(

@@ -30,7 +30,7 @@ from qwen_router.types import (
     TextPart,
 )
 
-from .deps import admitted, authorized, service_of
+from .deps import admitted, authorized, service_of, session_of
 from .disconnect import disconnect_watch
 from .errors import error_payload, status_for
 from .responses import (
@@ -293,7 +293,13 @@ async def chat_completions(
         body, entry, allow_urls=service.settings.allow_image_urls
     )
     state = request.scope.setdefault("state", {})
-    plan = await service.plan(route_request, api="openai", caller=caller, state=state)
+    plan = await service.plan(
+        route_request,
+        api="openai",
+        caller=caller,
+        state=state,
+        session_id=session_of(request, body.user),
+    )
     cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)

@@ -3,14 +3,15 @@ request under the backend gate, and recording what happened.
 
 A request is *planned* before any response starts: the classifier runs once, the
 policy picks the route and model, and the plan's headers tell the client how it was
-routed, even for streams. The graph then reuses that decision (through
-:class:`PrecomputedClassifier`) instead of classifying again.
+routed, even for streams. The decision travels inside the request
+(``RouteRequest.decision``), so the graph does not classify again.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
+import functools
+import inspect
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -32,42 +33,20 @@ from .errors import ApiError
 from .limits import make_limiter
 from .metrics import Metrics
 from .model_specs import ClientModels, spec_not_found
+from .prompt_size import declared_prompt_size
 from .security import Authenticator, ConcurrencyGate, Lease
 
 __all__ = [
     "AUTO",
     "ModelEntry",
     "Plan",
-    "PrecomputedClassifier",
     "RouteStream",
     "RouterService",
 ]
 
 AUTO = "auto"
-_DECISION: contextvars.ContextVar[RouteDecision | None] = contextvars.ContextVar(
-    "qwen_router_server_decision", default=None
-)
-
-
-class PrecomputedClassifier:
-    """Returns the decision the server already made for this request, if any."""
-
-    def __init__(self, inner: Classifier) -> None:
-        self.inner = inner
-
-    def classify(self, messages: Sequence[Message]) -> RouteDecision:
-        decision = _DECISION.get()
-        return decision if decision is not None else self.inner.classify(messages)
-
-    async def aclassify(self, messages: Sequence[Message]) -> RouteDecision:
-        """The graph's async path: the planned decision at once (no thread hop);
-        otherwise the inner classifier, off the loop where it may run a model."""
-        decision = _DECISION.get()
-        if decision is not None:
-            return decision
-        return await _classify(self.inner, messages)
-
-
+# remote prompts up to this many characters are counted on the event loop
+INLINE_COUNT_CHARS = 4000
 @dataclass(frozen=True)
 class ModelEntry:
     """One name the server answers to: ``auto``, ``auto:ROUTE`` or a profile model."""
@@ -220,7 +199,13 @@ class RouterService:
 
     # --- planning -----------------------------------------------------------------
     async def plan(
-        self, request: RouteRequest, *, api: str, caller: str, state: dict[str, Any]
+        self,
+        request: RouteRequest,
+        *,
+        api: str,
+        caller: str,
+        state: dict[str, Any],
+        session_id: str | None = None,
     ) -> Plan:
         """Classify and select, before any response starts.
 
@@ -258,10 +243,11 @@ class RouterService:
             )
             if messages is not request.messages:
                 request = request.model_copy(update={"messages": messages})
-        decision = await _classify(self.router.classifier, request.messages)
+        decision = await _classify(self.router.classifier, request.messages, session_id)
         self.metrics.stage(decision.stage)
-        request = request.model_copy(update={"decision": decision})  # the graph reuses it
-        request = pin_tool_loop(request, self.router.tool_loops)  # a tool loop stays put
+        # the graph reuses the decision; a tool loop stays on its model
+        request = request.model_copy(update={"decision": decision})
+        request = pin_tool_loop(request, self.router.tool_loops)
         decision, selection = decide(decision, self.profile, request)
         state.update(
             route=selection.route, model=str(selection.candidates[0]), caller=caller
@@ -299,12 +285,18 @@ class RouterService:
         """
         spec = plan.selection.candidates[0]
         backend = self.router.pool.get(spec.backend)
-        if not isinstance(backend, PromptSizer):
-            return
         params = plan.request.params
         wanted = params.max_tokens if params and params.max_tokens else 0
-        probe = GenerateRequest(model=spec.name, messages=plan.request.messages)
-        size = await asyncio.to_thread(backend.prompt_size, probe)
+        messages = plan.request.messages
+        if isinstance(backend, PromptSizer):  # may load the model first: off the loop
+            probe = GenerateRequest(model=spec.name, messages=messages)
+            size = await asyncio.to_thread(backend.prompt_size, probe)
+        elif sum(len(m.text) for m in messages) > INLINE_COUNT_CHARS:
+            size = await asyncio.to_thread(
+                declared_prompt_size, self.profile, spec, messages
+            )
+        else:  # a short remote prompt is counted in microseconds: no thread hop
+            size = declared_prompt_size(self.profile, spec, messages)
         if size is None:
             return
         tokens, context = size
@@ -444,9 +436,22 @@ class RouteStream:
             self._lease.release()
 
 
-async def _classify(classifier: Classifier, messages: Sequence[Message]) -> RouteDecision:
-    """Classify without blocking the event loop on a model-backed stage."""
+async def _classify(
+    classifier: Classifier, messages: Sequence[Message], session_id: str | None
+) -> RouteDecision:
+    """Classify without blocking the event loop on a model-backed stage; a client
+    session id reaches classifiers that take one (the cascade's session prior)."""
+    takes = session_id and _takes_session(type(classifier))
+    options = {"session_id": session_id} if takes else {}
     aclassify = getattr(classifier, "aclassify", None)
     if aclassify is not None:
-        return await aclassify(messages)  # type: ignore[no-any-return]
-    return await asyncio.to_thread(classifier.classify, messages)
+        return await aclassify(messages, **options)  # type: ignore[no-any-return]
+    return await asyncio.to_thread(classifier.classify, messages, **options)
+
+
+@functools.lru_cache(maxsize=64)
+def _takes_session(kind: type) -> bool:
+    try:
+        return "session_id" in inspect.signature(kind.classify).parameters
+    except (AttributeError, TypeError, ValueError):
+        return False

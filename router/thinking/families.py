@@ -20,10 +20,17 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
 
 from ..errors import ConfigError
+from ..yaml_text import load_yaml
 
 __all__ = [
     "FamilyTable",
@@ -135,11 +142,18 @@ class ModelFamily(_Data):
         return own
 
 
+_MAX_MATCHES = 1024
+
+
 class FamilyTable(BaseModel):
     """The ordered entries; the first that recognises a model wins."""
 
     model_config = ConfigDict(frozen=True)
     families: tuple[ModelFamily, ...]
+    # match() runs on every request: remember answers per (name, type, family), bounded
+    _matches: dict[tuple[str, str | None, str | None], ModelFamily] = PrivateAttr(
+        default_factory=dict
+    )
 
     def extended(self, extra: Sequence[ModelFamily]) -> FamilyTable:
         """``extra`` first; a shipped entry with an extra's name is replaced."""
@@ -176,6 +190,17 @@ class FamilyTable(BaseModel):
         """The entry for a model: the first whose name pattern matches and that does
         not contradict the ``config.json`` type / Ollama family; else the first entry
         that owns that type; else ``default``."""
+        memo = (name, model_type, ollama_family)
+        found = self._matches.get(memo)
+        if found is None:
+            if len(self._matches) >= _MAX_MATCHES:
+                self._matches.clear()
+            found = self._matches[memo] = self._match(name, model_type, ollama_family)
+        return found
+
+    def _match(
+        self, name: str, model_type: str | None, ollama_family: str | None
+    ) -> ModelFamily:
         key, field = (
             (model_type, "model_types")
             if model_type
@@ -227,7 +252,7 @@ def table_for(extra: tuple[ModelFamily, ...]) -> FamilyTable:
 def default_table() -> FamilyTable:
     """The table shipped in ``families.yaml`` (read once)."""
     resource = importlib.resources.files("qwen_router.thinking") / "families.yaml"
-    data = yaml.safe_load(resource.read_text(encoding="utf-8"))
+    data = load_yaml(resource.read_text(encoding="utf-8"))
     return FamilyTable(families=_parse_entries(data.get("families"), "families.yaml"))
 
 

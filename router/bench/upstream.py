@@ -1,0 +1,170 @@
+"""``serve`` streaming in front of a real ``python -m llama_cpp.server`` (the bundled
+GGUF) against that upstream called directly, request by request, interleaved."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from qwen_router.bench.server import free_port, start_server, wait_ready
+
+__all__ = ["bench_stream", "wait_ready_models"]
+
+PROMPT = "What is the capital of France?"
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def _stop(proc: subprocess.Popen[Any]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _start_llama_server(gguf: Path, port: int, log: Any) -> subprocess.Popen[Any]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(gguf),
+            "--model_alias",
+            "smollm2",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+async def _stream_once(
+    client: Any, url: str, max_tokens: int
+) -> tuple[float, float, int, int]:
+    """(first-token s, total s, content chunks, prompt tokens) of one streamed chat."""
+    body = {
+        "model": "smollm2",
+        "stream": True,
+        "max_tokens": max_tokens,
+        "temperature": 0.0,
+        "messages": [{"role": "user", "content": PROMPT}],
+    }
+    start, first, chunks, prompt = time.perf_counter(), None, 0, -1
+    async with client.stream(
+        "POST", url + "/v1/chat/completions", json=body
+    ) as response:
+        if response.status_code != 200:
+            raise RuntimeError(f"{url} answered {response.status_code}")
+        async for line in response.aiter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            data = json.loads(line[6:])
+            prompt = (data.get("usage") or {}).get("prompt_tokens", prompt)
+            delta = data.get("choices")
+            if delta and delta[0].get("delta", {}).get("content"):
+                chunks += 1
+                first = first or time.perf_counter() - start
+    return first or 0.0, time.perf_counter() - start, chunks, prompt
+
+
+def bench_stream(
+    tmp: Path, *, rounds: int, requests: int, max_tokens: int
+) -> dict[str, Any]:
+    import httpx
+    from qwen_router.backends.bundled import ensure_gguf
+
+    gguf = ensure_gguf("smollm2-135m-instruct")
+    up_port, port = free_port(), free_port()
+    upstream = f"http://127.0.0.1:{up_port}"
+    profile = tmp / "stream.yaml"
+    routes = "".join(
+        f"  {r}:\n    model: openai:smollm2\n"
+        for r in ("general", "code", "math", "vision", "multilingual")
+    )
+    profile.write_text(
+        f"name: stream\ndescription: serve in front of llama_cpp.server\n"
+        f"backends:\n  openai: {{base_url: '{upstream}/v1', api_key: 'none'}}\n"
+        f"routes:\n{routes}",
+        encoding="utf-8",
+    )
+    log = (tmp / "llama_server.log").open("w+b")
+    llama = _start_llama_server(gguf, up_port, log)
+    serve = None
+    try:
+        wait_ready_models(upstream, llama)
+        serve = start_server(profile, port, 1)
+        wait_ready(f"http://127.0.0.1:{port}", serve, 1)
+        ours = f"http://127.0.0.1:{port}"
+
+        async def measure() -> dict[str, list[tuple[float, float, int, int]]]:
+            got: dict[str, list[tuple[float, float, int, int]]] = {
+                "direct": [],
+                "serve": [],
+            }
+            async with httpx.AsyncClient(timeout=120) as client:
+                for url in (upstream, ours):  # warm-up: engine probe, connections
+                    await _stream_once(client, url, max_tokens)
+                for _ in range(rounds * requests):
+                    got["direct"].append(
+                        await _stream_once(client, upstream, max_tokens)
+                    )
+                    got["serve"].append(await _stream_once(client, ours, max_tokens))
+            return got
+
+        got = asyncio.run(measure())
+    finally:
+        for proc in (serve, llama):
+            if proc is not None:
+                _stop(proc)
+        log.close()
+
+    def per_token(rows: list[tuple[float, float, int, int]]) -> float | None:
+        return _median([(t - f) / (n - 1) for f, t, n, _ in rows if n > 1])
+
+    d, s = got["direct"], got["serve"]
+    out = {
+        "requests": len(d),
+        "max_tokens": max_tokens,
+        "tokens": _median([r[2] for r in s]),
+        "prompt_tokens": {"direct": d[-1][3], "serve": s[-1][3]},  # like for like?
+        "direct_first_ms": _median([r[0] for r in d]) * 1000,  # type: ignore[operator]
+        "serve_first_ms": _median([r[0] for r in s]) * 1000,  # type: ignore[operator]
+        "direct_per_token_ms": (per_token(d) or 0.0) * 1000,
+        "serve_per_token_ms": (per_token(s) or 0.0) * 1000,
+    }
+    out["added_first_ms"] = out["serve_first_ms"] - out["direct_first_ms"]
+    out["added_per_token_ms"] = out["serve_per_token_ms"] - out["direct_per_token_ms"]
+    return out
+
+
+def wait_ready_models(base: str, proc: subprocess.Popen[Any]) -> None:
+    """Wait until an OpenAI-compatible server lists its models (120 s at most)."""
+    import httpx
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError("llama_cpp.server exited during start-up")
+        try:
+            if httpx.get(f"{base}/v1/models", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError("llama_cpp.server did not start in 120 s")
