@@ -23,7 +23,14 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 from qwen_router.types import GenerationParams
 
 from .streaming import acollect_stream, afinal_result, collect_stream, final_result
-from .types import Capabilities, Chunk, GenerateRequest, GenerateResult, Health, RawDelta
+from .types import (
+    Capabilities,
+    Chunk,
+    GenerateRequest,
+    GenerateResult,
+    Health,
+    RawDelta,
+)
 
 __all__ = [
     "Backend",

@@ -8,7 +8,14 @@ needs only the final result uses :func:`final_result` / :func:`afinal_result`.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Iterator,
+    Sequence,
+)
 
 from qwen_router.thinking import ThinkSplitter
 from qwen_router.types import ToolCall, ToolSpec, Usage

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-
 from qwen_router.types import (
     GenerationParams,
     InvalidToolCall,

@@ -48,9 +48,8 @@ def _params(args: argparse.Namespace) -> GenerationParams | None:
 
 def _router(args: argparse.Namespace) -> Any:
     from .core import Router
-    from .settings import get_settings
-
     from .observability.otel_setup import configure_tracing_from
+    from .settings import get_settings
 
     settings = get_settings()
     configure_tracing_from(settings)  # OTEL_TRACES_EXPORTER unset: nothing happens

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel
-
 from qwen_router.backends.base import Backend
 
 from .classify.base import Classifier

@@ -8,10 +8,10 @@ other). Read with ``ast``; nothing is imported.
 from __future__ import annotations
 
 import ast
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 

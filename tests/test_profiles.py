@@ -1,13 +1,10 @@
 from __future__ import annotations
 
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
-
-from importlib.resources import files
-
 import yaml
-
 from qwen_router.errors import ConfigError
 from qwen_router.profiles import Profile, list_profiles, load_profile, parse_model_spec
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from qwen_router.errors import ConfigError
 from qwen_router.prompts import list_templates, load_template, render
 from qwen_router.types import ImagePart, Message, TextPart, normalize_messages

@@ -1,9 +1,14 @@
 from __future__ import annotations
 
 import pytest
-
 from qwen_router.errors import InputError
-from qwen_router.types import GenerationParams, Message, RouteDecision, RouteResult, normalize_messages
+from qwen_router.types import (
+    GenerationParams,
+    Message,
+    RouteDecision,
+    RouteResult,
+    normalize_messages,
+)
 
 
 def test_normalize_string_and_dicts() -> None:
@@ -30,7 +35,6 @@ def test_normalize_rejects_bad_messages(bad: object) -> None:
 
 def test_pil_image_becomes_png_bytes() -> None:
     from PIL import Image
-
     from qwen_router.types import ImagePart
 
     part = ImagePart(image=Image.new("RGB", (4, 4), "red"))

@@ -10,14 +10,14 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from qwen_router.errors import ConfigError, ModelCapabilityError
-from qwen_router.types import GenerationParams, Message
+from qwen_router.types import GenerationParams
 
 from ..base import (
-    RawPromptBackend,
     Capabilities,
     GenerateRequest,
     Health,
     RawDelta,
+    RawPromptBackend,
     first_load_ms,
 )
 from ..tool_templates import check_tool_request, template_messages, template_tools

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Sequence
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from qwen_router.errors import ConfigError, InputError

@@ -25,13 +25,13 @@ from qwen_router.errors import BackendError, ModelCapabilityError
 from qwen_router.types import GenerationParams
 
 from ..base import (
-    RawPromptBackend,
     Capabilities,
     Chunk,
     GenerateRequest,
     GenerateResult,
     Health,
     RawDelta,
+    RawPromptBackend,
 )
 from ..chatml import render_chatml
 from ..streaming import afinal_result, final_result

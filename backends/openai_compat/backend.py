@@ -34,6 +34,7 @@ from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 import openai
+from qwen_router.backends.token_count import fill_usage
 from qwen_router.errors import BackendError, ConfigError
 
 from ..base import BaseBackend
@@ -50,7 +51,6 @@ from ..types import (
 from .continuation import ContinuationMixin
 from .engines import ENGINES, Engine, EngineConfig, budget_fields, probe_engine
 from .errors import ErrorContext, map_errors
-from qwen_router.backends.token_count import fill_usage
 from .wire import (
     chunk_deltas,
     completion_delta,

@@ -28,7 +28,6 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-
 from qwen_router.bench.samples import sample_path
 
 __all__ = ["BudgetStats", "main", "run"]

@@ -22,7 +22,6 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.graph import END, START, StateGraph
-
 from qwen_router.backends.base import Backend
 from qwen_router.backends.dispatch import Dispatcher
 from qwen_router.backends.registry import BackendPool

@@ -22,14 +22,10 @@ from langchain_core.runnables.config import (
     get_callback_manager_for_config,
 )
 from langgraph.config import get_stream_writer
-
 from qwen_router.backends.base import Backend, Chunk, GenerateRequest, GenerateResult
-from qwen_router.backends.dispatch import Attempt, AsyncRunner, Dispatcher, Runner
+from qwen_router.backends.dispatch import AsyncRunner, Attempt, Dispatcher, Runner
 from qwen_router.observability.throughput import measure_throughput
 from qwen_router.profiles import ModelSpec
-from qwen_router.types import Message, RouteResult, Timings, TraceEvent, Usage, Verification
-from qwen_router.tools.math.repair import choose_repair
-
 from qwen_router.structured import STRUCTURED_VERIFIER
 from qwen_router.tool_turns import (
     STRUCTURED_REPAIRS,
@@ -38,6 +34,8 @@ from qwen_router.tool_turns import (
     structured_constraint,
     verify_structured,
 )
+from qwen_router.tools.math.repair import choose_repair
+from qwen_router.types import Message, RouteResult, Timings, TraceEvent, Usage
 
 from .assets import REPAIR_TEMPLATE, CompiledAssets
 from .planning import trace_event
@@ -45,7 +43,6 @@ from .state import RouterState
 
 __all__ = ["Generator", "Responder", "Verifier", "after_generate", "after_verify", "repair"]
 
-_RANK = {"verified": 3, "skipped": 2, "unverifiable": 2, "refuted": 0}
 _LLM = {"name": "qwen-router"}
 
 

@@ -7,11 +7,18 @@ from typing import Annotated, Any, TypedDict
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
-
 from qwen_router.backends.base import GenerateResult
 from qwen_router.backends.dispatch import Attempt
 from qwen_router.policy import Selection
-from qwen_router.types import Message, RouteDecision, RouteRequest, RouteResult, TraceEvent, Usage, Verification
+from qwen_router.types import (
+    Message,
+    RouteDecision,
+    RouteRequest,
+    RouteResult,
+    TraceEvent,
+    Usage,
+    Verification,
+)
 
 __all__ = ["RouterState"]
 

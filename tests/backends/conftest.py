@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from support.loopback import free_port
 from support.ollama_server import OllamaTestServer, ServedModel
 from support.openai_server import OpenAITestServer

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.ollama_server import OllamaTestServer
 from qwen_router.backends.base import Backend, GenerateRequest
 from qwen_router.backends.dispatch import Attempt, Dispatcher
 from qwen_router.backends.hf import HFBackend
@@ -17,6 +16,7 @@ from qwen_router.backends.ollama import OllamaBackend
 from qwen_router.errors import BackendResponseError, ModelNotFound
 from qwen_router.profiles import ModelSpec, RetryConfig, parse_model_spec
 from qwen_router.types import GenerationParams, Message
+from support.ollama_server import OllamaTestServer
 
 pytestmark = pytest.mark.timeout(180)  # hang guard only
 

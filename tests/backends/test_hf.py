@@ -6,7 +6,6 @@ import asyncio
 from pathlib import Path
 
 import pytest
-
 from qwen_router.backends.base import GenerateRequest
 from qwen_router.backends.hf import HFBackend
 from qwen_router.backends.hf.loading import load_model

@@ -11,20 +11,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.ollama_server import OllamaTestServer
 from qwen_router.backends.base import Chunk, GenerateRequest, GenerateResult
 from qwen_router.backends.ollama import OllamaBackend
 from qwen_router.backends.ollama.wire import format_from, image_b64, options_from
 from qwen_router.backends.registry import create_backend
 from qwen_router.errors import (
-    ModelCapabilityError,
     BackendResponseError,
     BackendTimeout,
     BackendUnavailable,
     ImageError,
+    ModelCapabilityError,
     ModelNotFound,
 )
 from qwen_router.types import GenerationParams, ImagePart, Message, TextPart
+from support.ollama_server import OllamaTestServer
 
 pytestmark = pytest.mark.timeout(120)  # hang guard only
 

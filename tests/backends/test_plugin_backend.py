@@ -23,7 +23,13 @@ import httpx
 import pytest
 
 # --- README: Writing a backend (start) ----------------------------------------------
-from qwen_router.backends import BaseBackend, Capabilities, GenerateRequest, Health, RawDelta
+from qwen_router.backends import (
+    BaseBackend,
+    Capabilities,
+    GenerateRequest,
+    Health,
+    RawDelta,
+)
 
 
 class EchoBackend(BaseBackend):

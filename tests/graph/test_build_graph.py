@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
 from langgraph.graph import START, MessagesState, StateGraph
-
 from qwen_router import Router, RouteRequest
 from qwen_router.backends.fake import FakeBackend
 from qwen_router.errors import ConfigError

@@ -5,7 +5,6 @@ and model the request is served with. Pure: no model runs."""
 from __future__ import annotations
 
 import pytest
-
 from qwen_router.errors import InputError
 from qwen_router.policy import decide
 from qwen_router.profiles import Profile

@@ -9,9 +9,13 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.graph import START, MessagesState, StateGraph
-
 from qwen_router import InputError, Router, RouteRequest, RouteResult
-from qwen_router.backends.base import BaseBackend, Capabilities, GenerateRequest, RawDelta
+from qwen_router.backends.base import (
+    BaseBackend,
+    Capabilities,
+    GenerateRequest,
+    RawDelta,
+)
 from qwen_router.errors import ConfigError, ModelNotFound
 
 

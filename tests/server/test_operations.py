@@ -96,17 +96,21 @@ def test_request_id_and_hashed_log_line(
 
 
 def test_classifier_runs_once_per_request(fake_server: Any) -> None:
+    """The server classifies while planning; the graph reuses that decision."""
     with fake_server() as server:
         classifier = server.app.state.service.router.classifier
-        calls: list[int] = []
-        inner = classifier.inner
+        calls: list[str] = []
+        classify, aclassify = classifier.classify, classifier.aclassify
 
-        class Counting:
-            def classify(self, messages: Any) -> Any:
-                calls.append(1)
-                return inner.classify(messages)
+        def counting(messages: Any, **options: Any) -> Any:
+            calls.append("sync")
+            return classify(messages, **options)
 
-        classifier.inner = Counting()
+        async def acounting(messages: Any, **options: Any) -> Any:
+            calls.append("async")
+            return await aclassify(messages, **options)
+
+        classifier.classify, classifier.aclassify = counting, acounting
         c = oai(server)
         c.chat.completions.create(
             model="auto", messages=[{"role": "user", "content": "hi"}]

@@ -23,6 +23,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from qwen_router.backends.hf import HFBackend
+from qwen_router.backends.tool_calls import ToolCallStream
+from qwen_router.thinking import ThinkSplitter
+from qwen_router.types import GenerationParams
+
+from .forcing import forced_output
 from .loopback import (
     JSONHandler,
     LoopbackServer,
@@ -30,12 +36,6 @@ from .loopback import (
     stream_text,
     tiny_backend,
 )
-from qwen_router.backends.hf import HFBackend
-from qwen_router.backends.tool_calls import ToolCallStream
-
-from .forcing import forced_output
-from qwen_router.thinking import ThinkSplitter
-from qwen_router.types import GenerationParams
 
 __all__ = ["Faults", "OllamaTestServer", "ServedModel"]
 

@@ -27,6 +27,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from qwen_router.backends.hf import HFBackend
+from qwen_router.backends.tool_calls import ToolCallStream, parse_tool_calls
+from qwen_router.thinking import THINK_CLOSE, THINK_OPEN, ThinkSplitter
+from qwen_router.types import GenerationParams
+
+from .forcing import forced_output
 from .loopback import (
     JSONHandler,
     LoopbackServer,
@@ -35,12 +41,6 @@ from .loopback import (
     stream_text,
     tiny_backend,
 )
-from qwen_router.backends.hf import HFBackend
-from qwen_router.backends.tool_calls import ToolCallStream, parse_tool_calls
-
-from .forcing import forced_output
-from qwen_router.thinking import THINK_CLOSE, THINK_OPEN, ThinkSplitter
-from qwen_router.types import GenerationParams
 
 __all__ = ["Faults", "OpenAITestServer", "Recorded", "ServedModel"]
 
