@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
+from qwen_router.bench.samples import sample_path
 
 __all__ = ["GroupStats", "MathBenchReport", "SuiteReport", "main", "run", "run_suite"]
 
@@ -345,12 +346,15 @@ def _print(report: MathBenchReport) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``qwen-router bench math --data FILE.jsonl [--json] [--limit N]``."""
+    """``qwen-router bench math [--data FILE.jsonl | --suite FILE] [--json] [--limit N]``."""
     parser = argparse.ArgumentParser(
         prog="qwen-router bench math", description=__doc__.split("\n")[0]
     )
-    source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--data", help="JSONL with question, solution, reference")
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
+        "--data",
+        help="JSONL with question, solution, reference (default: the shipped sample)",
+    )
     source.add_argument(
         "--suite", help="JSONL of labelled gold/pred cases (Math-Verify's test cases)"
     )
@@ -362,7 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         "--timeout", type=float, default=5.0, help="seconds per verify call"
     )
     args = parser.parse_args(argv)
-    path = Path(args.data or args.suite)
+    path = Path(args.data or args.suite) if args.data or args.suite else sample_path("math")
     if not path.is_file():
         print(f"error: no such file: {path}", file=sys.stderr)
         return 2
