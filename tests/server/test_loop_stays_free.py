@@ -1,8 +1,9 @@
 """Adversarial prompts never freeze the event loop: /healthz answers while they are classified.
 
 Before the rule patterns were bounded, six `"1" * 20000` requests at once blocked every
-endpoint for about 22 s. The bound here is generous (a slow machine must not fail it);
-The measured figure (slowest /healthz while six such requests are classified) is in the notes.
+endpoint for about 22 s. The bound here is generous, so that a slow machine does not fail
+it; the measured figure (the slowest /healthz while six such requests are classified) is
+in the project's closing notes.
 """
 
 from __future__ import annotations
