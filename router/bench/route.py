@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
+from qwen_router.classify.calibration import expected_calibration_error
 from qwen_router.errors import InputError, RouterError
 from qwen_router.types import Message
 
@@ -121,33 +122,6 @@ def _pct(values: Sequence[float], q: float) -> float:
     return round(ordered[k], 3)
 
 
-def _reliability(
-    pairs: list[tuple[float, bool]], bins: int = 5
-) -> tuple[float, list[dict[str, float]]]:
-    edges = [0.5 + i * 0.5 / bins for i in range(bins + 1)]
-    edges[0] = 0.0
-    table, ece = [], 0.0
-    for lo, hi in zip(edges, edges[1:], strict=False):
-        inside = [
-            (c, ok) for c, ok in pairs if lo <= c < hi or (hi == 1.0 and c == 1.0)
-        ]
-        if not inside:
-            continue
-        conf = sum(c for c, _ in inside) / len(inside)
-        acc = sum(ok for _, ok in inside) / len(inside)
-        ece += len(inside) / len(pairs) * abs(conf - acc)
-        table.append(
-            {
-                "lo": round(lo, 2),
-                "hi": round(hi, 2),
-                "n": len(inside),
-                "confidence": round(conf, 3),
-                "accuracy": round(acc, 3),
-            }
-        )
-    return round(ece, 4), table
-
-
 def _classify(classifier: Any, text: str) -> tuple[Any, dict[str, float], float]:
     messages = [Message(role="user", content=text)]
     t0 = time.perf_counter()
@@ -231,7 +205,7 @@ def run(data_path: str | Path, *, profile: Any = None) -> RouteBenchReport:
         )
     with_lang = [r for r in results if r.gold_lang]
     non_en = [r for r in with_lang if r.gold_lang != "en"]
-    ece, table = _reliability(pairs)
+    ece, table = expected_calibration_error(pairs)
     n = len(rows)
     return RouteBenchReport(
         data=str(data_path),
