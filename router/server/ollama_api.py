@@ -20,7 +20,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from qwen_router.errors import ImageError, RouterError
+from qwen_router.errors import ImageError, InputError, RouterError
 from qwen_router.types import (
     GenerationParams,
     ImagePart,
@@ -60,7 +60,14 @@ from .schemas import (
 )
 from .service import ModelEntry, Plan, RouteStream
 from .streaming import REPAIR_NOTE, start_stream
-from .tools_wire import ollama_format, ollama_tool_calls, to_tools, tool_message_fields
+from .tools_wire import (
+    IGNORED_OLLAMA_OPTIONS,
+    ollama_format,
+    ollama_tool_calls,
+    refuse_unknown,
+    to_tools,
+    tool_message_fields,
+)
 
 __all__ = ["OLLAMA_COMPAT_VERSION", "router"]
 
@@ -106,8 +113,20 @@ def _message(index: int, message: OllamaMessage) -> Message:
 
 
 def _params(options: OllamaOptions | None) -> GenerationParams | None:
+    """Generation parameters from Ollama's ``options``.
+
+    Raises:
+        InputError: an option this server does not support (``frequency_penalty`` set,
+            or one it does not know).
+    """
     if options is None:
         return None
+    refuse_unknown(options.model_extra, IGNORED_OLLAMA_OPTIONS, where="option")
+    if options.frequency_penalty:
+        raise InputError(
+            "option 'frequency_penalty' is not supported: use presence_penalty or "
+            "repeat_penalty"
+        )
     fields = {
         "max_tokens": options.num_predict
         if options.num_predict and options.num_predict > 0
@@ -119,6 +138,7 @@ def _params(options: OllamaOptions | None) -> GenerationParams | None:
         "stop": options.stop or None,
         "num_ctx": options.num_ctx,
         "repetition_penalty": options.repeat_penalty,
+        "presence_penalty": options.presence_penalty,
     }
     fields = {k: v for k, v in fields.items() if v is not None}
     return GenerationParams(**fields) if fields else None

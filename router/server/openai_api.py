@@ -54,9 +54,11 @@ from .schemas import ChatCompletionRequest, ImageUrlPart, OpenAIMessage
 from .service import ModelEntry, Plan, RouteStream
 from .streaming import REPAIR_NOTE, start_stream
 from .tools_wire import (
+    IGNORED_OPENAI_FIELDS,
     REFUSED_OPENAI_FIELDS,
     openai_tool_call_deltas,
     openai_tool_calls,
+    refuse_unknown,
     refuse_unsupported,
     to_tool_choice,
     to_tools,
@@ -118,11 +120,15 @@ def to_route_request(
         ImageError: an image part that is not a data URL (or a disallowed URL).
     """
     refuse_unsupported(body.model_dump(include=set(REFUSED_OPENAI_FIELDS)))
+    refuse_unknown(body.model_extra, IGNORED_OPENAI_FIELDS)
     stop = [body.stop] if isinstance(body.stop, str) else body.stop
     fields = {
         "max_tokens": body.max_completion_tokens or body.max_tokens,
         "temperature": body.temperature,
         "top_p": body.top_p,
+        "top_k": body.top_k if body.top_k and body.top_k > 0 else None,
+        "presence_penalty": body.presence_penalty,
+        "repetition_penalty": body.repetition_penalty,
         "stop": stop or None,
         "seed": body.seed,
     }

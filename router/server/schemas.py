@@ -100,7 +100,13 @@ class ChatTemplateKwargs(_Wire):
 
 
 class ChatCompletionRequest(_Wire):
-    """``POST /v1/chat/completions``. ``model``: ``auto``, ``auto:ROUTE`` or a model."""
+    """``POST /v1/chat/completions``. ``model``: ``auto``, ``auto:ROUTE`` or a model.
+
+    Undeclared fields are kept (``model_extra``) so that the endpoint can refuse them,
+    unless they are in ``tools_wire.IGNORED_OPENAI_FIELDS``: nothing is dropped silently.
+    """
+
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
 
     model: Text = Field(min_length=1, max_length=512, examples=["auto", "auto:math"])
     messages: list[OpenAIMessage] = Field(min_length=1)
@@ -110,6 +116,12 @@ class ChatCompletionRequest(_Wire):
     max_completion_tokens: int | None = Field(default=None, ge=1)
     temperature: float | None = Field(default=None, ge=0, le=2)
     top_p: float | None = Field(default=None, gt=0, le=1)
+    top_k: int | None = Field(
+        default=None, ge=-1, le=1_000_000, description="extra field, as in vLLM; -1: off"
+    )
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
+    repetition_penalty: float | None = _repeat_penalty()
     stop: Text | list[Text] | None = None
     seed: int | None = _seed()
     n: int | None = Field(default=None, ge=1, le=1, description="only 1 is supported")
@@ -137,6 +149,10 @@ class ChatCompletionRequest(_Wire):
 
 # --- Ollama ---------------------------------------------------------------------------
 class OllamaOptions(_Wire):
+    """Ollama's ``options``. Undeclared ones are kept (``model_extra``) so that the
+    endpoint refuses them, unless ``tools_wire.IGNORED_OLLAMA_OPTIONS`` lists them."""
+
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
     num_predict: int | None = None
     temperature: float | None = Field(default=None, ge=0, le=100)
     top_p: float | None = Field(default=None, gt=0, le=1)
@@ -145,6 +161,8 @@ class OllamaOptions(_Wire):
     stop: list[Text] | None = None
     num_ctx: int | None = Field(default=None, ge=1, le=10_000_000)
     repeat_penalty: float | None = _repeat_penalty()
+    presence_penalty: float | None = Field(default=None, ge=-2, le=2)
+    frequency_penalty: float | None = Field(default=None, ge=-2, le=2)
 
 
 class OllamaMessage(_Wire):

@@ -24,6 +24,7 @@ from qwen_router.errors import InputError
 from qwen_router.types import NamedToolChoice, ToolCall, ToolChoice, ToolSpec
 
 __all__ = [
+    "IGNORED_OLLAMA_OPTIONS",
     "IGNORED_OPENAI_FIELDS",
     "REFUSED_OPENAI_FIELDS",
     "OllamaToolCall",
@@ -32,6 +33,7 @@ __all__ = [
     "OpenAIToolCall",
     "WireToolChoice",
     "ollama_format",
+    "refuse_unknown",
     "ollama_tool_calls",
     "openai_tool_call_deltas",
     "openai_tool_calls",
@@ -49,17 +51,22 @@ REFUSED_OPENAI_FIELDS = {
     "logprobs": "log probabilities are not returned by this server",
     "top_logprobs": "log probabilities are not returned by this server",
     "logit_bias": "logit_bias is not supported",
+    "frequency_penalty": "use presence_penalty or repetition_penalty",
     "audio": "audio output is not supported",
     "prediction": "predicted outputs are not supported",
     "web_search_options": "web search is not supported",
 }
 # Accepted and ignored, because they do not change what the model answers.
 IGNORED_OPENAI_FIELDS = (
-    "user",  # a caller id for abuse tracking; the server logs its own caller
     "store",  # OpenAI-side storage of completions
     "metadata",  # OpenAI-side tags for stored completions
     "service_tier",  # OpenAI's capacity tiers
 )
+# Ollama options that size the runtime, not the answer: the operator's profile sets them.
+IGNORED_OLLAMA_OPTIONS = (
+    "num_thread", "num_gpu", "main_gpu", "num_batch", "use_mmap", "use_mlock",
+    "low_vram", "numa", "f16_kv", "vocab_only",
+)  # fmt: skip
 
 
 class _Wire(BaseModel):
@@ -120,6 +127,20 @@ def refuse_unsupported(extra: dict[str, Any] | None) -> None:
         value = (extra or {}).get(name)
         if value not in (None, False, [], {}, 0):
             raise InputError(f"field {name!r} is not supported: {why}")
+
+
+def refuse_unknown(
+    extra: dict[str, Any] | None, ignored: Sequence[str], *, where: str = "field"
+) -> None:
+    """Refuse fields the wire model does not declare, unless ``ignored`` documents them.
+
+    Raises:
+        InputError: an undeclared field was sent.
+    """
+    unknown = sorted(set(extra or {}) - set(ignored))
+    if unknown:
+        names = ", ".join(repr(n) for n in unknown[:5])
+        raise InputError(f"{where} {names} not supported by this server")
 
 
 def to_tools(tools: Sequence[OpenAITool] | None) -> list[ToolSpec]:
