@@ -28,6 +28,9 @@ from .types import (
 
 __all__ = ["Router", "RouterEvent"]
 
+# invoke reads only the result: LangGraph then maps one channel per step, not all
+_RESULT = ["result"]
+
 
 class RouterEvent(BaseModel):
     """One item of :meth:`Router.stream`: a token, a finished node, or the result."""
@@ -104,13 +107,13 @@ class Router:
         """
         start = self._state(input, options)
         with trace_request(start["request"]) as span:
-            state = self.graph.invoke(start, config)
+            state = self.graph.invoke(start, config, output_keys=_RESULT)
             return span.done(self._answered(state["result"]))
 
     async def ainvoke(self, input: MessagesInput | RouteRequest, config: Any = None, **options: Any) -> RouteResult:
         start = self._state(input, options)
         with trace_request(start["request"]) as span:
-            state = await self.graph.ainvoke(start, config)
+            state = await self.graph.ainvoke(start, config, output_keys=_RESULT)
             return span.done(self._answered(state["result"]))
 
     def stream(self, input: MessagesInput | RouteRequest, config: Any = None, **options: Any) -> Iterator[RouterEvent]:

@@ -34,6 +34,7 @@ from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 import openai
+from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from qwen_router.backends.token_count import fill_usage
 from qwen_router.errors import BackendError, ConfigError
 
@@ -65,6 +66,19 @@ __all__ = ["OpenAIBackend"]
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 DEFAULT_TIMEOUT_S = 300.0
 _Async = openai.AsyncOpenAI
+
+
+_CHAT_PATH = "/chat/completions"
+
+
+def _post_args(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """``chat.completions.create`` arguments as the client's ``post``: the body is
+    already plain JSON (``wire`` builds it), so the SDK's per-call parameter
+    transform (about 0.6 ms a request) is skipped; ``extra_body`` is merged in as
+    ``create`` would."""
+    body = {k: v for k, v in kwargs.items() if k != "extra_body"}
+    body.update(kwargs.get("extra_body") or {})
+    return {"body": body, "cast_to": ChatCompletion, "stream": bool(body.get("stream"))}
 
 
 class OpenAIBackend(ContinuationMixin, BaseBackend):
@@ -250,7 +264,9 @@ class OpenAIBackend(ContinuationMixin, BaseBackend):
     def _deltas(self, kwargs: dict[str, Any]) -> Iterator[RawDelta]:
         ctx = ErrorContext(self.url_for(kwargs["model"]), kwargs["model"])
         with self._map_errors(ctx):
-            reply = self._sync(ctx.base_url).chat.completions.create(**kwargs)
+            reply = self._sync(ctx.base_url).post(
+                _CHAT_PATH, **_post_args(kwargs), stream_cls=openai.Stream[ChatCompletionChunk]
+            )
             if not kwargs["stream"]:
                 yield completion_delta(reply)
                 return
@@ -295,7 +311,11 @@ class OpenAIBackend(ContinuationMixin, BaseBackend):
     async def _adeltas(self, kwargs: dict[str, Any]) -> AsyncIterator[RawDelta]:
         ctx = ErrorContext(self.url_for(kwargs["model"]), kwargs["model"])
         with self._map_errors(ctx):
-            reply = await self._async(ctx.base_url).chat.completions.create(**kwargs)
+            reply = await self._async(ctx.base_url).post(
+                _CHAT_PATH,
+                **_post_args(kwargs),
+                stream_cls=openai.AsyncStream[ChatCompletionChunk],
+            )
             if not kwargs["stream"]:
                 yield completion_delta(reply)
                 return

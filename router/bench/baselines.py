@@ -3,18 +3,20 @@ llama-cpp-python script and a LangGraph graph that do only what the router wraps
 
 from __future__ import annotations
 
+import string
 from typing import Any
 
-__all__ = ["BARE_APP", "BARE_LLAMA", "bare_graph"]
+__all__ = ["BARE_APP", "BARE_GRAPH_APP", "BARE_LLAMA", "bare_graph"]
 
 # The bare FastAPI app: parses the request with a pydantic model and answers the same
 # chat.completion shape as `serve`; uvicorn with the same defaults (uvloop, httptools).
-BARE_APP = """
+# ``$setup`` and ``$work`` are what a variant adds at start-up and per request.
+_APP = string.Template("""
 import sys, time, uuid
 import uvicorn
 from fastapi import FastAPI
 from pydantic import BaseModel
-
+$setup
 class Body(BaseModel):
     model: str
     messages: list[dict]
@@ -24,7 +26,7 @@ app = FastAPI()
 
 @app.post("/v1/chat/completions")
 async def chat(body: Body) -> dict:
-    return {"id": "chatcmpl-" + uuid.uuid4().hex, "object": "chat.completion",
+$work    return {"id": "chatcmpl-" + uuid.uuid4().hex, "object": "chat.completion",
             "created": int(time.time()), "model": body.model,
             "choices": [{"index": 0, "finish_reason": "stop",
                          "message": {"role": "assistant", "content": "ok"}}],
@@ -36,7 +38,18 @@ async def ready() -> dict:
 
 uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
             access_log=False)
-"""
+""")
+BARE_APP = _APP.substitute(setup="", work="")
+
+# The floor of any server that runs a LangGraph graph per request: the bare app,
+# running a bare graph of the router graph's shape (no-op nodes) for every request
+# (argv[2]: the profile whose graph gives the shape).
+BARE_GRAPH_APP = _APP.substitute(
+    setup="from qwen_router.bench.baselines import bare_graph\n"
+    "from qwen_router.core import Router\n\n"
+    "graph = bare_graph(Router(sys.argv[2]).graph)\n",
+    work='    await graph.ainvoke({"request": body.messages[-1]["content"]})\n',
+)
 
 # The bare llama.cpp script: load the GGUF as the backend does, stream one token.
 BARE_LLAMA = """

@@ -38,7 +38,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from qwen_router.bench.baselines import BARE_APP, BARE_LLAMA, bare_graph
+from qwen_router.bench.baselines import BARE_APP, BARE_GRAPH_APP, BARE_LLAMA, bare_graph
 from qwen_router.bench.server import (
     PROMPT,
     HttpxLoad,
@@ -106,12 +106,18 @@ def bench_serve(
     profile = overhead_profile(tmp)
     bare_script = tmp / "bare_app.py"
     bare_script.write_text(BARE_APP, encoding="utf-8")
+    graph_script = tmp / "bare_graph_app.py"
+    graph_script.write_text(BARE_GRAPH_APP, encoding="utf-8")
     procs: dict[str, tuple[subprocess.Popen[Any], HttpxLoad | WrkLoad]] = {}
     try:
-        port = free_port()
-        bare = subprocess.Popen([sys.executable, str(bare_script), str(port)])
-        procs["bare"] = (bare, _loader(f"http://127.0.0.1:{port}", tmp))
-        wait_ready(f"http://127.0.0.1:{port}", bare, 1)
+        for name, script, extra in (
+            ("bare", bare_script, []),
+            ("bare_graph", graph_script, [str(profile)]),
+        ):
+            port = free_port()
+            child = subprocess.Popen([sys.executable, str(script), str(port), *extra])
+            procs[name] = (child, _loader(f"http://127.0.0.1:{port}", tmp))
+            wait_ready(f"http://127.0.0.1:{port}", child, 1)
         for w in workers:
             port = free_port()
             child = start_server(profile, port, w)
@@ -132,10 +138,13 @@ def bench_serve(
         out[name] = {
             k: _median([r[k] for r in rows]) for k in ("rps", "p50_ms", "cpu_ms")
         }
-    for w in workers:
-        row = out[f"serve_{w}w"]
+    for name in ["bare_graph", *(f"serve_{w}w" for w in workers)]:
+        row = out[name]
         row["rps_vs_bare"] = _ratio(row["rps"], out["bare"]["rps"])
         row["cpu_vs_bare"] = _ratio(out["bare"]["cpu_ms"], row["cpu_ms"])
+    # what the router adds on top of the LangGraph floor (1 worker, CPU per request)
+    floor, one = out["bare_graph"]["cpu_ms"], out[f"serve_{workers[0]}w"]["cpu_ms"]
+    out["cpu_vs_graph_floor"] = _ratio(floor, one)
     return out
 
 
@@ -334,6 +343,11 @@ def _print(report: dict[str, Any]) -> None:
                 f"{_f(row['cpu_ms']):>12}{_f(row.get('rps_vs_bare'), '.3f'):>15}"
                 f"{_f(row.get('cpu_vs_bare'), '.3f'):>16}"
             )
+        print(
+            "  bare_graph: the bare app running a no-op LangGraph graph of the "
+            "router's shape per request (the floor of a LangGraph server); "
+            f"its CPU / serve's: {_f(s.get('cpu_vs_graph_floor'), '.3f')}"
+        )
     if g := report.get("graph"):
         print(f"\n[graph] one client, {g['calls']} calls/round, {g['nodes']} nodes")
         print(
@@ -351,7 +365,7 @@ def _print(report: dict[str, Any]) -> None:
     if t := report.get("stream"):
         print(
             f"\n[stream] serve -> llama_cpp.server vs direct, {t['requests']} streams "
-            f"of ~{_f(t['tokens'], '.0f')} tokens, prompt tokens {t['prompt_tokens']}"
+            f"of ~{_f(t['tokens'], '.0f')} tokens (content tokens each: {t['tokens_each']})"
         )
         print(
             f"  first token: direct {t['direct_first_ms']:.1f} ms, serve "
@@ -361,6 +375,10 @@ def _print(report: dict[str, Any]) -> None:
             f"  per token:   direct {t['direct_per_token_ms']:.2f} ms, serve "
             f"{t['serve_per_token_ms']:.2f} ms, "
             f"added {t['added_per_token_ms']:.2f} ms"
+        )
+        print(
+            f"  last token to end of stream: direct {t['direct_end_ms']:.1f} ms, serve "
+            f"{t['serve_end_ms']:.1f} ms, added {t['added_end_ms']:.1f} ms"
         )
     if m := report.get("model"):
         print(

@@ -54,10 +54,12 @@ def _start_llama_server(gguf: Path, port: int, log: Any) -> subprocess.Popen[Any
     )
 
 
-async def _stream_once(
-    client: Any, url: str, max_tokens: int
-) -> tuple[float, float, int, int]:
-    """(first-token s, total s, content chunks, prompt tokens) of one streamed chat."""
+Sample = tuple[float, float, float, int, int]
+
+
+async def _stream_once(client: Any, url: str, max_tokens: int) -> Sample:
+    """(first-token s, last-token s, total s, content chunks, prompt tokens) of one
+    streamed chat, each time from the request's start."""
     body = {
         "model": "smollm2",
         "stream": True,
@@ -65,7 +67,7 @@ async def _stream_once(
         "temperature": 0.0,
         "messages": [{"role": "user", "content": PROMPT}],
     }
-    start, first, chunks, prompt = time.perf_counter(), None, 0, -1
+    start, first, last, chunks, prompt = time.perf_counter(), None, 0.0, 0, -1
     async with client.stream(
         "POST", url + "/v1/chat/completions", json=body
     ) as response:
@@ -79,8 +81,9 @@ async def _stream_once(
             delta = data.get("choices")
             if delta and delta[0].get("delta", {}).get("content"):
                 chunks += 1
-                first = first or time.perf_counter() - start
-    return first or 0.0, time.perf_counter() - start, chunks, prompt
+                last = time.perf_counter() - start
+                first = first or last
+    return first or 0.0, last, time.perf_counter() - start, chunks, prompt
 
 
 def bench_stream(
@@ -93,12 +96,19 @@ def bench_stream(
     up_port, port = free_port(), free_port()
     upstream = f"http://127.0.0.1:{up_port}"
     profile = tmp / "stream.yaml"
+    # a template that adds nothing: upstream gets the same messages either way, so both
+    # sides generate the same tokens and end the same way (like for like)
+    (tmp / "templates").mkdir(exist_ok=True)
+    (tmp / "templates" / "passthrough.yaml").write_text(
+        "description: the client's messages unchanged\n", encoding="utf-8"
+    )
     routes = "".join(
-        f"  {r}:\n    model: openai:smollm2\n"
+        f"  {r}:\n    model: openai:smollm2\n    template: passthrough\n"
         for r in ("general", "code", "math", "vision", "multilingual")
     )
     profile.write_text(
         f"name: stream\ndescription: serve in front of llama_cpp.server\n"
+        f"templates_dir: templates\n"
         f"backends:\n  openai: {{base_url: '{upstream}/v1', api_key: 'none'}}\n"
         f"routes:\n{routes}",
         encoding="utf-8",
@@ -112,8 +122,8 @@ def bench_stream(
         wait_ready(f"http://127.0.0.1:{port}", serve, 1)
         ours = f"http://127.0.0.1:{port}"
 
-        async def measure() -> dict[str, list[tuple[float, float, int, int]]]:
-            got: dict[str, list[tuple[float, float, int, int]]] = {
+        async def measure() -> dict[str, list[Sample]]:
+            got: dict[str, list[Sample]] = {
                 "direct": [],
                 "serve": [],
             }
@@ -134,22 +144,30 @@ def bench_stream(
                 _stop(proc)
         log.close()
 
-    def per_token(rows: list[tuple[float, float, int, int]]) -> float | None:
-        return _median([(t - f) / (n - 1) for f, t, n, _ in rows if n > 1])
+    def per_token(rows: list[Sample]) -> float | None:
+        # the gap between content tokens: first to last, over the gaps between them
+        return _median([(last - f) / (n - 1) for f, last, _, n, _ in rows if n > 1])
+
+    def tail(rows: list[Sample]) -> float | None:
+        return _median([total - last for _, last, total, _, _ in rows])
 
     d, s = got["direct"], got["serve"]
     out = {
         "requests": len(d),
         "max_tokens": max_tokens,
-        "tokens": _median([r[2] for r in s]),
-        "prompt_tokens": {"direct": d[-1][3], "serve": s[-1][3]},  # like for like?
+        "tokens": _median([r[3] for r in s]),
+        # like for like: the same prompt gives the same content tokens on both sides
+        "tokens_each": {"direct": _median([r[3] for r in d]), "serve": _median([r[3] for r in s])},
         "direct_first_ms": _median([r[0] for r in d]) * 1000,  # type: ignore[operator]
         "serve_first_ms": _median([r[0] for r in s]) * 1000,  # type: ignore[operator]
         "direct_per_token_ms": (per_token(d) or 0.0) * 1000,
         "serve_per_token_ms": (per_token(s) or 0.0) * 1000,
+        "direct_end_ms": (tail(d) or 0.0) * 1000,  # last token to the end of the stream
+        "serve_end_ms": (tail(s) or 0.0) * 1000,
     }
     out["added_first_ms"] = out["serve_first_ms"] - out["direct_first_ms"]
     out["added_per_token_ms"] = out["serve_per_token_ms"] - out["direct_per_token_ms"]
+    out["added_end_ms"] = out["serve_end_ms"] - out["direct_end_ms"]
     return out
 
 

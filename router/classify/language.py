@@ -139,6 +139,9 @@ def _script_of(ch: str) -> str | None:
 
 def script_counts(text: str) -> Counter[str]:
     """Letters per script (only letters in a known script are counted)."""
+    if text.isascii():  # most requests: every ASCII letter is Latin
+        letters = sum(map(str.isalpha, text))
+        return Counter({"latin": letters} if letters else {})
     counts: Counter[str] = Counter()
     for ch in text:
         if ch.isalpha():
@@ -249,7 +252,12 @@ def detect_language(prose: str, *, english_words_min: float = 0.25) -> LangResul
     weighted = Counter({k: v * _DENSITY.get(k, 1) for k, v in counts.items()})
     all_weight = sum(weighted.values())
     foreign = Counter({k: v for k, v in weighted.items() if k != "latin"})
-    words = [w.lower() for w in _WORD.findall(prose) if _script_of(w[0]) == "latin"]
+    ascii_prose = prose.isascii()
+    words = [
+        w.lower()
+        for w in _WORD.findall(prose)
+        if (w[0].isalpha() if ascii_prose else _script_of(w[0]) == "latin")
+    ]
     en_share, n_words = english_share(prose)
     if foreign:
         script, weight = foreign.most_common(1)[0]

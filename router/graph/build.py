@@ -125,7 +125,7 @@ def assemble(
     generator = Generator(dispatcher, run_with_budget, arun_with_budget)
     verifier = Verifier(assets)
     nodes = [
-        _Node("plan", planner.plan, planner.aplan),
+        _Node("plan", planner.plan, planner.aplan, with_config=True),
         _Node("generate", generator.generate, generator.agenerate, with_config=True),
         _Node("verify", verifier.verify, verifier.averify),
         _Node("repair", functools.partial(repair, assets=assets)),

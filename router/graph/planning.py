@@ -3,7 +3,9 @@
 Each stage still leaves its own :class:`TraceEvent` (``guard``, ``classify``,
 ``select``, ``render``), so the trace reads as before; only LangGraph's bookkeeping
 between them is gone. A request that carries its ``decision`` (the server planned it)
-skips classification.
+skips classification; a run whose config carries the caller's whole plan under
+:data:`PLANNED` (``config["configurable"]``) skips the policy too, so the model the
+caller gated and checked is the model the graph runs.
 """
 
 from __future__ import annotations
@@ -17,22 +19,41 @@ from qwen_router.classify.base import Classifier
 from qwen_router.errors import InputError
 from qwen_router.images import ImageLimits, guard_images
 from qwen_router.lc import from_langchain
-from qwen_router.policy import decide
+from qwen_router.policy import Selection, decide
 from qwen_router.profiles import Profile
 from qwen_router.types import Message, RouteDecision, RouteRequest, TraceEvent, Usage
 
 from .assets import CompiledAssets
 from .state import RouterState
 
-__all__ = ["MAX_TEXT_CHARS", "Planner", "trace_event"]
+__all__ = ["MAX_TEXT_CHARS", "PLANNED", "Planner", "planned_config", "trace_event"]
 
 MAX_TEXT_CHARS = 1_000_000
+
+# the configurable key of a plan decided before the run: (RouteDecision, Selection)
+PLANNED = "qwen_router_planned"
+
+
+def planned_config(decision: RouteDecision, selection: Selection) -> dict[str, Any]:
+    """A run config that hands the graph a plan already decided (``decide``'s output
+    for a request whose ``decision`` is set): the graph neither classifies nor
+    re-runs the policy."""
+    return {"configurable": {PLANNED: (decision, selection)}}
+
+
+def _planned(config: Any) -> tuple[RouteDecision, Selection] | None:
+    planned = ((config or {}).get("configurable") or {}).get(PLANNED)
+    if isinstance(planned, tuple) and len(planned) == 2:
+        return planned  # type: ignore[return-value]
+    return None
 
 AsyncClassify = Callable[[Sequence[Message]], Awaitable[RouteDecision]]
 
 
 def trace_event(node: str, start: float, end: float, detail: dict[str, Any]) -> TraceEvent:
-    return TraceEvent.model_construct(node=node, ms=round((end - start) * 1000, 3), detail=detail)
+    # plain construction: pydantic validates these three fields faster than
+    # ``model_construct`` builds them
+    return TraceEvent(node=node, ms=round((end - start) * 1000, 3), detail=detail)
 
 
 def _guard(state: RouterState, limits: ImageLimits) -> tuple[RouteRequest, dict[str, Any]]:
@@ -72,14 +93,15 @@ class Planner:
         self.limits = limits
         self.known_backends = known_backends
 
-    def plan(self, state: RouterState) -> dict[str, Any]:
+    def plan(self, state: RouterState, config: Any = None) -> dict[str, Any]:
         t0 = time.perf_counter()
         request, guard = _guard(state, self.limits)
         t1 = time.perf_counter()
         decision = request.decision or self.classifier.classify(request.messages)
-        return self._finish(state, request, decision, guard, (t0, t1, time.perf_counter()))
+        times = (t0, t1, time.perf_counter())
+        return self._finish(state, request, decision, guard, times, _planned(config))
 
-    async def aplan(self, state: RouterState) -> dict[str, Any]:
+    async def aplan(self, state: RouterState, config: Any = None) -> dict[str, Any]:
         """Images are decoded, and a classifier without an async path runs (it may load
         an embedding model), in a worker thread; the rest stays on the event loop."""
         t0 = time.perf_counter()
@@ -95,7 +117,8 @@ class Planner:
             decision = await self.aclassify(request.messages)
         else:
             decision = await asyncio.to_thread(self.classifier.classify, request.messages)
-        return self._finish(state, request, decision, guard, (t0, t1, time.perf_counter()))
+        times = (t0, t1, time.perf_counter())
+        return self._finish(state, request, decision, guard, times, _planned(config))
 
     def _finish(
         self,
@@ -104,11 +127,15 @@ class Planner:
         decision: RouteDecision,
         guard: dict[str, Any],
         times: tuple[float, float, float],
+        planned: tuple[RouteDecision, Selection] | None = None,
     ) -> dict[str, Any]:
         t0, t1, t2 = times
-        decision, selection = decide(
-            decision, self.profile, request, known_backends=self.known_backends()
-        )
+        if planned is not None and request.decision is not None:
+            decision, selection = planned
+        else:
+            decision, selection = decide(
+                decision, self.profile, request, known_backends=self.known_backends()
+            )
         t3 = time.perf_counter()
         template = self.assets.template(selection.template)
         prompt = template.render(request.messages, lang=decision.lang)

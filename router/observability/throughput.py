@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from qwen_router.backends.types import GenerateResult
@@ -33,7 +33,11 @@ class Throughput:
 
     def timings(self) -> dict[str, Any]:
         """The fields as ``Timings`` names them (``None`` left out)."""
-        return {k: v for k, v in asdict(self).items() if v is not None}
+        return {
+            f.name: value
+            for f in fields(self)
+            if (value := getattr(self, f.name)) is not None
+        }
 
 
 def _rate(tokens: int, ms: float | None) -> float | None:

@@ -21,6 +21,7 @@ from qwen_router.backends.base import GenerateRequest, PromptSizer
 from qwen_router.classify.base import Classifier
 from qwen_router.core import Router, RouterEvent
 from qwen_router.errors import InputError
+from qwen_router.graph.planning import planned_config
 from qwen_router.image_urls import fetch_url_images
 from qwen_router.policy import Selection, decide
 from qwen_router.profiles import Profile
@@ -70,6 +71,11 @@ class Plan:
     started: float = field(default_factory=time.perf_counter)
     answered_by: str | None = None  # set when a stream's first token names its model
     queue_ms: float = 0.0  # waited for a backend slot (the gate)
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """The graph run's config: this plan, so the graph does not decide again."""
+        return planned_config(self.decision, self.selection)
 
     @property
     def planned(self) -> str:
@@ -248,7 +254,9 @@ class RouterService:
         # the graph reuses the decision; a tool loop stays on its model
         request = request.model_copy(update={"decision": decision})
         request = pin_tool_loop(request, self.router.tool_loops)
-        decision, selection = decide(decision, self.profile, request)
+        decision, selection = decide(
+            decision, self.profile, request, known_backends=self.router.pool.names()
+        )
         state.update(
             route=selection.route, model=str(selection.candidates[0]), caller=caller
         )
@@ -333,7 +341,7 @@ class RouterService:
     async def _invoke(self, plan: Plan) -> RouteResult:
         lease = await self._acquire(plan)
         try:
-            return await self.router.ainvoke(plan.request)
+            return await self.router.ainvoke(plan.request, plan.config)
         finally:
             lease.release()
 
@@ -407,7 +415,7 @@ class RouteStream:
             yield event
 
     async def _run(self) -> AsyncIterator[RouterEvent]:
-        events = self.service.router.astream(self.plan.request)
+        events = self.service.router.astream(self.plan.request, self.plan.config)
         try:
             async for event in events:
                 if event.type == "token" and event.model:

@@ -123,6 +123,37 @@ def test_classifier_runs_once_per_request(fake_server: Any) -> None:
     assert len(calls) == 2
 
 
+def test_policy_decides_once_per_request(
+    fake_server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server's plan (route, models, sampling) is the one the graph runs: the
+    graph does not run the policy again, for plain and streamed requests."""
+    from qwen_router.graph import planning
+    from qwen_router.server import service
+
+    calls: list[str] = []
+    for module in (planning, service):
+        real = module.decide
+
+        def counting(*args: Any, _real: Any = real, _at: str = module.__name__, **kw: Any) -> Any:
+            calls.append(_at)
+            return _real(*args, **kw)
+
+        monkeypatch.setattr(module, "decide", counting)
+    with fake_server() as server:
+        c = oai(server)
+        reply = c.chat.completions.create(
+            model="auto", messages=[{"role": "user", "content": "hi"}]
+        )
+        list(
+            c.chat.completions.create(
+                model="auto", messages=[{"role": "user", "content": "hi"}], stream=True
+            )
+        )
+    assert calls == ["qwen_router.server.service"] * 2
+    assert reply.choices[0].message.content
+
+
 def test_openapi_schema_lists_both_apis(fake_server: Any) -> None:
     with fake_server() as server:
         paths = httpx.get(server.url + "/openapi.json").json()["paths"]

@@ -1,0 +1,56 @@
+"""``qwen-router bench overhead``: its pairs are like for like and its report says
+what it measured. Real servers on 127.0.0.1, real llama.cpp; no timing assertions."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from qwen_router.bench.overhead import bench_serve
+from qwen_router.bench.upstream import bench_stream
+
+
+@pytest.mark.slow
+def test_stream_pair_generates_the_same_tokens_on_both_sides(tmp_path: Path) -> None:
+    """Before, ``serve`` rendered the route's system prompt and the direct call did
+    not: the two sides generated different answers (7 vs 8 tokens, one ending on the
+    model's stop token, the other on max_tokens), so the stop token's decode step
+    showed up as "per-token" overhead."""
+    report = bench_stream(tmp_path, rounds=1, requests=2, max_tokens=8)
+    each = report["tokens_each"]
+    assert each["direct"] == each["serve"] and each["serve"] >= 2
+    for side in ("direct", "serve"):
+        assert report[f"{side}_first_ms"] > 0
+        assert report[f"{side}_per_token_ms"] > 0
+        assert report[f"{side}_end_ms"] >= 0
+    # the per-token gap is first to last content token; the tail is reported apart
+    assert report["added_end_ms"] == pytest.approx(
+        report["serve_end_ms"] - report["direct_end_ms"]
+    )
+
+
+def test_serve_section_reports_the_langgraph_floor(tmp_path: Path) -> None:
+    report = bench_serve(tmp_path, seconds=1, rounds=1, clients=2, workers=(1,))
+    for name in ("bare", "bare_graph", "serve_1w"):
+        row = report[name]
+        assert row["rps"] > 0
+        assert row["cpu_ms"] is None or row["cpu_ms"] > 0  # None off Linux
+    assert report["bare_graph"]["rps_vs_bare"] > 0
+    floor, serve = report["bare_graph"]["cpu_ms"], report["serve_1w"]["cpu_ms"]
+    assert report["cpu_vs_graph_floor"] == pytest.approx(floor / serve)
+
+
+def test_graph_section_prints_its_ratio_as_json(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [
+            sys.executable, "-m", "qwen_router.cli", "bench", "overhead",
+            "--only", "graph", "--rounds", "1", "--calls", "20", "--json",
+        ],
+        capture_output=True, text=True, timeout=300, check=True,
+    )  # fmt: skip
+    graph = json.loads(out.stdout)["graph"]
+    assert graph["nodes"] == 5
+    assert graph["ratio"] == pytest.approx(graph["router_p50_ms"] / graph["bare_p50_ms"])
