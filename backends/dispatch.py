@@ -45,7 +45,7 @@ from collections.abc import (
     Sequence,
 )
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 from qwen_router.errors import (
@@ -425,33 +425,65 @@ async def _within(
         async for chunk in chunks:
             yield chunk
         return
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout_s
+    watch = _Deadline(asyncio.get_running_loop(), timeout_s)
     iterator = chunks.__aiter__()
     try:
         while True:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
+            if watch.passed():
                 raise _timed_out(spec, timeout_s)
             try:
-                chunk = await _wait(iterator.__anext__(), remaining)
+                chunk = await watch.wait(iterator.__anext__())
             except StopAsyncIteration:
                 return
             except asyncio.TimeoutError:
                 raise _timed_out(spec, timeout_s) from None
             yield chunk
     finally:
+        watch.close()
         aclose = getattr(iterator, "aclose", None)
         if aclose is not None:
             await aclose()
 
 
-async def _wait(step: Awaitable[Chunk], seconds: float) -> Chunk:
-    timeout = getattr(asyncio, "timeout", None)  # Python 3.11+: no extra task
-    if timeout is None:
-        return await asyncio.wait_for(step, seconds)
-    async with timeout(seconds):
-        return await step
+class _Deadline:
+    """One timer for a whole attempt. It cancels the task only while the task waits
+    for the backend (never while the consumer handles a chunk: then the next wait
+    fails at once), and turns that cancellation into ``TimeoutError``, as
+    ``asyncio.timeout`` would, without arming a new timer for every chunk."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, seconds: float) -> None:
+        self.loop, self.seconds = loop, seconds
+        self.deadline = loop.time() + seconds
+        self.fired = False
+        self.waiting: asyncio.Task[Any] | None = None
+        self.handle = loop.call_at(self.deadline, self._fire)
+
+    def _fire(self) -> None:
+        self.fired = True
+        if self.waiting is not None:
+            self.waiting.cancel()
+
+    def passed(self) -> bool:
+        return self.fired or self.loop.time() >= self.deadline
+
+    async def wait(self, step: Awaitable[Chunk]) -> Chunk:
+        task = asyncio.current_task()
+        uncancel = getattr(task, "uncancel", None)
+        if task is None or uncancel is None:  # Python 3.10: a timer per chunk
+            return await asyncio.wait_for(step, self.deadline - self.loop.time())
+        self.waiting = task
+        try:
+            return await step
+        except asyncio.CancelledError:
+            # ours, and no one else's: the task's other cancellations still stand
+            if self.fired and uncancel() == 0:
+                raise asyncio.TimeoutError from None
+            raise
+        finally:
+            self.waiting = None
+
+    def close(self) -> None:
+        self.handle.cancel()
 
 
 def _rejected(exc: BackendError) -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import string
 from typing import Any
 
-__all__ = ["BARE_APP", "BARE_GRAPH_APP", "BARE_LLAMA", "bare_graph"]
+__all__ = ["BARE_APP", "BARE_GRAPH_APP", "BARE_GRAPH_LLAMA", "BARE_LLAMA", "bare_graph"]
 
 # The bare FastAPI app: parses the request with a pydantic model and answers the same
 # chat.completion shape as `serve`; uvicorn with the same defaults (uvloop, httptools).
@@ -52,8 +52,9 @@ BARE_GRAPH_APP = _APP.substitute(
 )
 
 # The bare llama.cpp script: load the GGUF as the backend does, stream one token.
-BARE_LLAMA = """
+_LLAMA = string.Template("""
 import os, sys
+$setup
 import llama_cpp
 n = os.cpu_count() or 1
 llm = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=4096, n_threads=n,
@@ -65,7 +66,23 @@ for chunk in llm.create_chat_completion(messages, max_tokens=1, temperature=0.0,
     if text:
         sys.stdout.write(text)
         sys.stdout.flush()
-"""
+""")
+BARE_LLAMA = _LLAMA.substitute(setup="")
+
+# The floor of a LangGraph CLI: the same script, after importing LangGraph (and with it
+# langchain-core and langsmith) and compiling a one-node graph, as any LangGraph
+# program must before its first step.
+BARE_GRAPH_LLAMA = _LLAMA.substitute(
+    setup="from typing import TypedDict\n"
+    "from langgraph.graph import END, START, StateGraph\n"
+    "class State(TypedDict):\n"
+    "    text: str\n"
+    "builder = StateGraph(State)\n"
+    "builder.add_node('generate', lambda state: state)\n"
+    "builder.add_edge(START, 'generate')\n"
+    "builder.add_edge('generate', END)\n"
+    "graph = builder.compile()\n"
+)
 
 
 def bare_graph(router_graph: Any) -> Any:

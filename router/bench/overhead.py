@@ -38,7 +38,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from qwen_router.bench.baselines import BARE_APP, BARE_GRAPH_APP, BARE_LLAMA, bare_graph
+from qwen_router.bench.baselines import (
+    BARE_APP,
+    BARE_GRAPH_APP,
+    BARE_GRAPH_LLAMA,
+    BARE_LLAMA,
+    bare_graph,
+)
 from qwen_router.bench.server import (
     PROMPT,
     HttpxLoad,
@@ -216,6 +222,8 @@ def bench_ask(tmp: Path, *, rounds: int) -> dict[str, Any]:
     gguf = ensure_gguf("smollm2-135m-instruct")
     script = tmp / "bare_llama.py"
     script.write_text(BARE_LLAMA, encoding="utf-8")
+    graph_script = tmp / "bare_graph_llama.py"
+    graph_script.write_text(BARE_GRAPH_LLAMA, encoding="utf-8")
     ask = [
         sys.executable,
         "-m",
@@ -228,16 +236,21 @@ def bench_ask(tmp: Path, *, rounds: int) -> dict[str, Any]:
         ASK_PROMPT,
     ]
     bare = [sys.executable, str(script), str(gguf), ASK_PROMPT]
-    _first_byte(ask), _first_byte(bare)  # warm-up: page cache, bytecode
-    ours, theirs = [], []
+    floor = [sys.executable, str(graph_script), str(gguf), ASK_PROMPT]
+    _first_byte(ask), _first_byte(bare), _first_byte(floor)  # page cache, bytecode
+    ours, theirs, floors = [], [], []
     for _ in range(rounds):
         ours.append(_first_byte(ask))
         theirs.append(_first_byte(bare))
+        floors.append(_first_byte(floor))
     r, b = _median([o[0] for o in ours]), _median([t[0] for t in theirs])
+    f = _median([x[0] for x in floors])
     return {
         "ask_first_byte_s": r,
         "bare_first_byte_s": b,
         "ratio": _ratio(r, b),
+        "graph_floor_first_byte_s": f,  # the bare script after importing LangGraph
+        "floor_ratio": _ratio(f, b),
         "ask_exit_s": _median([o[1] for o in ours]),
         "bare_exit_s": _median([t[1] for t in theirs]),
     }
@@ -361,6 +374,11 @@ def _print(report: dict[str, Any]) -> None:
             f"(exit {_f(k['ask_exit_s'])} s), bare llama-cpp-python "
             f"{_f(k['bare_first_byte_s'])} s (exit {_f(k['bare_exit_s'])} s), "
             f"ratio {_f(k['ratio'])}x"
+        )
+        print(
+            f"  the bare script after importing LangGraph and compiling a one-node "
+            f"graph: {_f(k.get('graph_floor_first_byte_s'))} s, "
+            f"{_f(k.get('floor_ratio'))}x the bare script"
         )
     if t := report.get("stream"):
         print(

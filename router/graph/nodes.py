@@ -188,7 +188,7 @@ def _request_factory(
     def make(spec: ModelSpec, backend: Backend) -> GenerateRequest:
         thinking = selection.thinking if backend.capabilities.thinking else None
         constraints[str(spec)] = structured_constraint(backend.capabilities)
-        return GenerateRequest.model_construct(
+        return GenerateRequest(  # validating ready objects beats model_construct here
             model=spec.name,
             params=selection.params,
             thinking=thinking,

@@ -319,3 +319,76 @@ def test_other_backend_failures_fall_back_without_retry(run: Any) -> None:
     spec, _, attempts = run(dispatcher, [A, B])
     assert spec == B and backend.calls == ["a", "b"] and sleeps == []
     assert attempts[0].retryable is False
+
+
+class Stalling(BaseBackend):
+    """Async-native (no worker thread): model ``stall`` sends one delta and then
+    never another; model ``two`` sends two at once."""
+
+    name = "fake"
+
+    def _raw_stream(self, request: GenerateRequest) -> Iterator[RawDelta]:
+        raise AssertionError("the async path is under test")
+
+    async def _araw_stream(self, request: GenerateRequest) -> Any:
+        yield RawDelta(text="first ", tokens=1)
+        if request.model == "stall":
+            await asyncio.sleep(3600)
+        yield RawDelta(text="second", tokens=1)
+
+
+STALL, TWO = parse_model_spec("fake:stall"), parse_model_spec("fake:two")
+
+
+def test_deadline_ends_a_stalled_attempt_with_a_timeout() -> None:
+    dispatcher, _ = _dispatcher(Stalling(), timeout_s=0.2, max_retries=0)
+
+    async def main() -> list[str]:
+        texts = []
+        async for _spec, chunk in dispatcher.astream([STALL], _make, []):
+            texts.append(chunk.text)
+        return texts
+
+    with pytest.raises(BackendTimeout, match="within 0.2s"):
+        asyncio.run(main())
+
+
+def test_a_cancellation_from_outside_stays_a_cancellation() -> None:
+    """The attempt's one timer turns only its own cancel into a timeout: a caller
+    that cancels (a client gone) gets CancelledError, even with a deadline set."""
+    dispatcher, _ = _dispatcher(Stalling(), timeout_s=30, max_retries=0)
+
+    async def main() -> str:
+        async def consume() -> None:
+            async for _spec, _chunk in dispatcher.astream([STALL], _make, []):
+                pass
+
+        task = asyncio.ensure_future(consume())
+        await asyncio.sleep(0.1)  # waiting on the stalled backend by now
+        task.cancel()
+        try:
+            await task
+        except asyncio.CancelledError:
+            return "cancelled"
+        except BackendTimeout:
+            return "timeout"
+        return "finished"
+
+    assert asyncio.run(main()) == "cancelled"
+
+
+def test_deadline_passing_while_the_consumer_works_fails_the_next_wait() -> None:
+    """The consumer's own work between chunks is never cancelled by the backend's
+    deadline; the attempt fails at its next wait instead."""
+    dispatcher, _ = _dispatcher(Stalling(), timeout_s=0.1, max_retries=0)
+    finished_work: list[bool] = []
+
+    async def main() -> None:
+        async for _spec, chunk in dispatcher.astream([TWO], _make, []):
+            if chunk.text == "first ":
+                await asyncio.sleep(0.3)  # past the deadline, on the consumer's side
+                finished_work.append(True)
+
+    with pytest.raises(BackendTimeout):
+        asyncio.run(main())
+    assert finished_work == [True]
