@@ -164,6 +164,22 @@ async def _p50_ms(call: Callable[[], Any], calls: int) -> float:
     return statistics.median(samples) * 1000
 
 
+async def _calls_per_run(call: Callable[[], Any], runs: int) -> float:
+    """Python function calls per run (``cProfile``'s count): a measure of work that,
+    unlike time, does not move with the machine's load."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        for _ in range(runs):
+            await call()
+    finally:
+        profiler.disable()
+    return float(pstats.Stats(profiler).total_calls) / runs
+
+
 def bench_graph(tmp: Path, *, calls: int, rounds: int) -> dict[str, Any]:
     from qwen_router.core import Router
 
@@ -179,8 +195,13 @@ def bench_graph(tmp: Path, *, calls: int, rounds: int) -> dict[str, Any]:
                 theirs.append(
                     await _p50_ms(lambda: bare.ainvoke({"request": PROMPT}), calls)
                 )
+            work["router"] = await _calls_per_run(lambda: router.ainvoke(PROMPT), 50)
+            work["bare"] = await _calls_per_run(
+                lambda: bare.ainvoke({"request": PROMPT}), 50
+            )
             return ours, theirs
 
+        work: dict[str, float] = {}
         ours, theirs = asyncio.run(measure())
         nodes = len(
             [n for n in router.graph.get_graph().nodes if not n.startswith("__")]
@@ -192,6 +213,9 @@ def bench_graph(tmp: Path, *, calls: int, rounds: int) -> dict[str, Any]:
         "router_p50_ms": r,
         "bare_p50_ms": b,
         "ratio": _ratio(r, b),
+        "router_calls": work["router"],
+        "bare_calls": work["bare"],
+        "calls_ratio": _ratio(work["router"], work["bare"]),
     }
 
 
@@ -366,6 +390,11 @@ def _print(report: dict[str, Any]) -> None:
         print(
             f"  Router.ainvoke p50 {_f(g['router_p50_ms'], '.3f')} ms, bare LangGraph "
             f"p50 {_f(g['bare_p50_ms'], '.3f')} ms, ratio {_f(g['ratio'])}x"
+        )
+        print(
+            f"  Python calls per run (cProfile): Router.ainvoke "
+            f"{_f(g['router_calls'], '.0f')}, bare {_f(g['bare_calls'], '.0f')}, "
+            f"ratio {_f(g['calls_ratio'])}x"
         )
     if k := report.get("ask"):
         print("\n[ask] cold process, bundled SmolLM2 on llama.cpp, --max-tokens 1")
