@@ -452,7 +452,7 @@ class _Deadline:
     ``asyncio.timeout`` would, without arming a new timer for every chunk."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop, seconds: float) -> None:
-        self.loop, self.seconds = loop, seconds
+        self.loop = loop
         self.deadline = loop.time() + seconds
         self.fired = False
         self.waiting: asyncio.Task[Any] | None = None

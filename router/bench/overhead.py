@@ -51,8 +51,10 @@ from qwen_router.bench.server import (
     WrkLoad,
     cpu_seconds,
     free_port,
+    median,
     overhead_profile,
     start_server,
+    stop_process,
     wait_ready,
 )
 from qwen_router.bench.upstream import bench_stream
@@ -68,22 +70,8 @@ MODEL_PROMPTS = {
 }
 
 
-def _median(values: Sequence[float | None]) -> float | None:
-    kept = [v for v in values if v is not None]
-    return statistics.median(kept) if kept else None
-
-
 def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
-
-
-def _stop(proc: subprocess.Popen[Any]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 # --- serve vs bare FastAPI -------------------------------------------------------
@@ -137,12 +125,12 @@ def bench_serve(
                 samples[name].append(_load_round(load, proc.pid, seconds, clients))
     finally:
         for proc, _ in procs.values():
-            _stop(proc)
+            stop_process(proc)
     client = next(iter(procs.values()))[1].name
     out: dict[str, Any] = {"clients": clients, "seconds": seconds, "client": client}
     for name, rows in samples.items():
         out[name] = {
-            k: _median([r[k] for r in rows]) for k in ("rps", "p50_ms", "cpu_ms")
+            k: median([r[k] for r in rows]) for k in ("rps", "p50_ms", "cpu_ms")
         }
     for name in ["bare_graph", *(f"serve_{w}w" for w in workers)]:
         row = out[name]
@@ -186,7 +174,7 @@ def bench_graph(tmp: Path, *, calls: int, rounds: int) -> dict[str, Any]:
     with Router(str(overhead_profile(tmp))) as router:
         bare = bare_graph(router.graph)
 
-        async def measure() -> tuple[list[float], list[float]]:
+        async def measure() -> tuple[list[float], list[float], dict[str, float]]:
             ours, theirs = [], []
             await _p50_ms(lambda: router.ainvoke(PROMPT), 50)  # warm-up
             await _p50_ms(lambda: bare.ainvoke({"request": PROMPT}), 50)
@@ -195,18 +183,19 @@ def bench_graph(tmp: Path, *, calls: int, rounds: int) -> dict[str, Any]:
                 theirs.append(
                     await _p50_ms(lambda: bare.ainvoke({"request": PROMPT}), calls)
                 )
-            work["router"] = await _calls_per_run(lambda: router.ainvoke(PROMPT), 50)
-            work["bare"] = await _calls_per_run(
-                lambda: bare.ainvoke({"request": PROMPT}), 50
-            )
-            return ours, theirs
+            work = {
+                "router": await _calls_per_run(lambda: router.ainvoke(PROMPT), 50),
+                "bare": await _calls_per_run(
+                    lambda: bare.ainvoke({"request": PROMPT}), 50
+                ),
+            }
+            return ours, theirs, work
 
-        work: dict[str, float] = {}
-        ours, theirs = asyncio.run(measure())
+        ours, theirs, work = asyncio.run(measure())
         nodes = len(
             [n for n in router.graph.get_graph().nodes if not n.startswith("__")]
         )
-    r, b = _median(ours), _median(theirs)
+    r, b = median(ours), median(theirs)
     return {
         "nodes": nodes,
         "calls": calls,
@@ -267,16 +256,16 @@ def bench_ask(tmp: Path, *, rounds: int) -> dict[str, Any]:
         ours.append(_first_byte(ask))
         theirs.append(_first_byte(bare))
         floors.append(_first_byte(floor))
-    r, b = _median([o[0] for o in ours]), _median([t[0] for t in theirs])
-    f = _median([x[0] for x in floors])
+    r, b = median([o[0] for o in ours]), median([t[0] for t in theirs])
+    f = median([x[0] for x in floors])
     return {
         "ask_first_byte_s": r,
         "bare_first_byte_s": b,
         "ratio": _ratio(r, b),
         "graph_floor_first_byte_s": f,  # the bare script after importing LangGraph
         "floor_ratio": _ratio(f, b),
-        "ask_exit_s": _median([o[1] for o in ours]),
-        "bare_exit_s": _median([t[1] for t in theirs]),
+        "ask_exit_s": median([o[1] for o in ours]),
+        "bare_exit_s": median([t[1] for t in theirs]),
     }
 
 
@@ -301,8 +290,8 @@ def bench_model(*, rounds: int, max_tokens: int) -> dict[str, Any]:
                 t, routed[kind] = result.timings, result.decision.route
                 rows[kind].append((t.total_ms, t.total_ms - t.generate_ms - t.load_ms))
     for kind, samples in rows.items():
-        total = _median([s[0] for s in samples]) or 0.0
-        over = _median([s[1] for s in samples]) or 0.0
+        total = median([s[0] for s in samples]) or 0.0
+        over = median([s[1] for s in samples]) or 0.0
         out[kind] = {
             "route": routed[kind],
             "total_ms": total,

@@ -45,11 +45,13 @@ __all__ = [
     "cpu_seconds",
     "free_port",
     "main",
+    "median",
     "overhead_profile",
     "percentiles",
     "request_body",
     "run",
     "start_server",
+    "stop_process",
     "wait_ready",
 ]
 
@@ -74,6 +76,22 @@ def overhead_profile(directory: Path) -> Path:
 def request_body(stream: bool) -> dict[str, Any]:
     messages = [{"role": "user", "content": PROMPT}]
     return {"model": "auto", "messages": messages, "stream": stream}
+
+
+def median(values: Sequence[float | None]) -> float | None:
+    """The median of the values that were measured (``None``: not measured)."""
+    kept = [v for v in values if v is not None]
+    return statistics.median(kept) if kept else None
+
+
+def stop_process(proc: subprocess.Popen[Any]) -> None:
+    """Terminate ``proc``; kill it if it has not exited within 30 s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
 
 
 def free_port() -> int:

@@ -5,31 +5,23 @@ from __future__ import annotations
 
 import asyncio
 import json
-import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from qwen_router.bench.server import free_port, start_server, wait_ready
+from qwen_router.bench.server import (
+    free_port,
+    median,
+    start_server,
+    stop_process,
+    wait_ready,
+)
 
 __all__ = ["bench_stream", "wait_ready_models"]
 
 PROMPT = "What is the capital of France?"
-
-
-def _median(values: list[float]) -> float | None:
-    return statistics.median(values) if values else None
-
-
-def _stop(proc: subprocess.Popen[Any]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def _start_llama_server(gguf: Path, port: int, log: Any) -> subprocess.Popen[Any]:
@@ -54,12 +46,12 @@ def _start_llama_server(gguf: Path, port: int, log: Any) -> subprocess.Popen[Any
     )
 
 
-Sample = tuple[float, float, float, int, int]
+Sample = tuple[float, float, float, int]
 
 
 async def _stream_once(client: Any, url: str, max_tokens: int) -> Sample:
-    """(first-token s, last-token s, total s, content chunks, prompt tokens) of one
-    streamed chat, each time from the request's start."""
+    """(first-token s, last-token s, total s, content chunks) of one streamed chat,
+    each time from the request's start."""
     body = {
         "model": "smollm2",
         "stream": True,
@@ -67,7 +59,7 @@ async def _stream_once(client: Any, url: str, max_tokens: int) -> Sample:
         "temperature": 0.0,
         "messages": [{"role": "user", "content": PROMPT}],
     }
-    start, first, last, chunks, prompt = time.perf_counter(), None, 0.0, 0, -1
+    start, first, last, chunks = time.perf_counter(), None, 0.0, 0
     async with client.stream(
         "POST", url + "/v1/chat/completions", json=body
     ) as response:
@@ -77,13 +69,12 @@ async def _stream_once(client: Any, url: str, max_tokens: int) -> Sample:
             if not line.startswith("data: ") or line == "data: [DONE]":
                 continue
             data = json.loads(line[6:])
-            prompt = (data.get("usage") or {}).get("prompt_tokens", prompt)
             delta = data.get("choices")
             if delta and delta[0].get("delta", {}).get("content"):
                 chunks += 1
                 last = time.perf_counter() - start
                 first = first or last
-    return first or 0.0, last, time.perf_counter() - start, chunks, prompt
+    return first or 0.0, last, time.perf_counter() - start, chunks
 
 
 def bench_stream(
@@ -141,25 +132,25 @@ def bench_stream(
     finally:
         for proc in (serve, llama):
             if proc is not None:
-                _stop(proc)
+                stop_process(proc)
         log.close()
 
     def per_token(rows: list[Sample]) -> float | None:
         # the gap between content tokens: first to last, over the gaps between them
-        return _median([(last - f) / (n - 1) for f, last, _, n, _ in rows if n > 1])
+        return median([(last - f) / (n - 1) for f, last, _, n in rows if n > 1])
 
     def tail(rows: list[Sample]) -> float | None:
-        return _median([total - last for _, last, total, _, _ in rows])
+        return median([total - last for _, last, total, _ in rows])
 
     d, s = got["direct"], got["serve"]
     out = {
         "requests": len(d),
         "max_tokens": max_tokens,
-        "tokens": _median([r[3] for r in s]),
+        "tokens": median([r[3] for r in s]),
         # like for like: the same prompt gives the same content tokens on both sides
-        "tokens_each": {"direct": _median([r[3] for r in d]), "serve": _median([r[3] for r in s])},
-        "direct_first_ms": _median([r[0] for r in d]) * 1000,  # type: ignore[operator]
-        "serve_first_ms": _median([r[0] for r in s]) * 1000,  # type: ignore[operator]
+        "tokens_each": {"direct": median([r[3] for r in d]), "serve": median([r[3] for r in s])},
+        "direct_first_ms": median([r[0] for r in d]) * 1000,  # type: ignore[operator]
+        "serve_first_ms": median([r[0] for r in s]) * 1000,  # type: ignore[operator]
         "direct_per_token_ms": (per_token(d) or 0.0) * 1000,
         "serve_per_token_ms": (per_token(s) or 0.0) * 1000,
         "direct_end_ms": (tail(d) or 0.0) * 1000,  # last token to the end of the stream
