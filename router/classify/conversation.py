@@ -16,11 +16,13 @@ from dataclasses import dataclass
 
 from qwen_router.types import Message
 
+from .patterns import Rule, ScanText
+
 __all__ = ["Context", "is_follow_up", "read_context"]
 
 # A turn that leans on the previous one: a continuation cue at the start, or a
 # reference back to the earlier answer. Bounded patterns over a short text only.
-_CUE = re.compile(
+_CUE = Rule(
     r"^[\s\"'(]{0,4}(now|and|also|then|so|ok(ay)?|but|what about|how about|what if|"
     r"instead|again|same|next|great|thanks|cool|nice|perfect|good|can you|could you|"
     r"would you|please|make it|make them|do it|do the same|try|rewrite|rephrase|"
@@ -28,7 +30,7 @@ _CUE = re.compile(
     r"another|one more|add|remove|change|use|show me)\b",
     re.I,
 )
-_STRONG_REFERENCE = re.compile(
+_STRONG_REFERENCE = Rule(
     r"\b(these|those|the (previous|last|above|same|listed|given|mentioned|earlier)|"
     r"your (answer|response|code|solution|function|program|previous|last|reply|"
     r"example|story|poem|essay|email|list|plan)|above|previous|earlier|aforementioned)\b",
@@ -62,9 +64,10 @@ def is_follow_up(text: str) -> bool:
         return False
     if words <= _SHORT_WORDS:
         return True
-    if words <= _CUE_WORDS and _CUE.search(sample):
+    if words <= _CUE_WORDS and _CUE.search(ScanText.of(sample)):
         return True
-    return words <= _REFERENCE_WORDS and bool(_STRONG_REFERENCE.search(sample[:300]))
+    head = ScanText.of(sample[:300])
+    return words <= _REFERENCE_WORDS and _STRONG_REFERENCE.search(head) is not None
 
 
 def _users(messages: Sequence[Message]) -> list[int]:

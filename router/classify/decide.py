@@ -98,10 +98,10 @@ def structural(ex: Extracted) -> RouteDecision | None:
             )  # fmt: skip
         return fallback("empty text: nothing to classify")
     head = text[:4000]
-    if not any(ch.isalnum() for ch in head):
+    if not any(map(str.isalnum, head)):
         return fallback("no letters or digits to classify (only symbols)")
     readable = len(_READABLE.findall(head)) / len(head)
-    letters = sum(ch.isalpha() for ch in head)
+    letters = sum(map(str.isalpha, head))
     if ex.printable_share < 0.8 or (readable < 0.5 and letters < 0.3 * len(head)):
         return fallback(
             f"unreadable text (printable {ex.printable_share:.0%}, "

@@ -9,25 +9,26 @@ from __future__ import annotations
 
 import re
 
+from .patterns import Rule, ScanText
 from .rules import Evidence
 
 __all__ = ["estimate_difficulty"]
 
-_HARD_MATH = re.compile(
+_HARD_MATH = Rule(
     r"\b(prove|show that|find all|how many ways|probability|integral|derivative|"
     r"polynomial|modulo|remainder|inequality|maximum|minimum|largest|smallest|"
     r"complex number|matrix|sequence|series|combinations?|permutations?)\b|\\(frac|sum|"
     r"int|sqrt|binom)",
     re.I,
 )
-_HARD_CODE = re.compile(
+_HARD_CODE = Rule(
     r"\b(algorithm|complexity|dynamic programming|recursion|recursive|graph|tree|"
     r"optimi[sz]e|efficient|concurren\w{0,40}|thread|async|parse|parser|compiler|"
     r"subsequence|subarray|permutations?|combinations?|shortest path|heap|trie|"
     r"binary search|memoi[sz]\w{0,40}|backtrack\w{0,40})\b",
     re.I,
 )
-_CONSTRAINT = re.compile(
+_CONSTRAINT = Rule(
     r"\b(must|should|at least|at most|exactly|no more than|without|only|each|every|"
     r"unless|except|constraints?)\b|^\s{0,8}([-*•]|\d{1,12}[.)])\s",
     re.I | re.M,
@@ -39,7 +40,7 @@ _NOTATION = re.compile(
     r"overline|lfloor|lceil|pmatrix|begin|infty|le|ge|leq|geq|neq|equiv|pmod|mid)\b|"
     r"\^\s{0,2}\{?[\w-]{1,6}|[a-z]_\{?\w{1,4}|\|[^|\n]{1,40}\||\bi\b(?=\s{0,2}[+\-^])"
 )
-_ADVANCED = re.compile(
+_ADVANCED = Rule(
     r"\b(find all|how many (ordered|positive|distinct|different|integers?|ways|real|"
     r"values|solutions|pairs|triples|digits)|largest possible|smallest possible|"
     r"greatest possible|least possible|sum of all|product of all|ordered pairs?|"
@@ -57,21 +58,25 @@ _SENTENCE = re.compile(r"(?<![.?!。？！])[.?!。？！]{1,8}(?=\s|$)")
 def estimate_difficulty(text: str, evidence: Evidence, domain: str) -> float:
     """Hardness in [0, 1]; ``domain`` is the best of general / code / math / others."""
     sample = text[:8000]
+    scan = ScanText.of(sample)
     words = len(sample.split())
     sentences = len(_SENTENCE.findall(sample)) or 1
-    constraints = len(_CONSTRAINT.findall(sample))
+    constraints = _CONSTRAINT.count(scan)
     score = 0.15 * min(words / 300, 1.0) + 0.1 * min(constraints / 6, 1.0)
     if domain == "math":
         # Numbers and sentences say "long", not "hard" (GSM8K word problems have
         # many of both); notation and advanced phrasing say "hard".
         notation = len(_NOTATION.findall(sample))
-        advanced = len({m.lower() for m in _ADVANCED.findall(sample) for m in [m[0]]})
+        phrases = {
+            sample[m.start() : m.end()].lower() for m in _ADVANCED.finditer(scan)
+        }
+        advanced = len(phrases)
         score += 0.15 + 0.05 * min(evidence.numbers / 8, 1.0)
         score += 0.25 * min(notation / 6, 1.0)
         score += 0.25 * min(advanced / 3, 1.0)
-        score += 0.1 * min(len(_HARD_MATH.findall(sample)) / 2, 1.0)
+        score += 0.1 * min(_HARD_MATH.count(scan) / 2, 1.0)
     elif domain == "code":
-        score += 0.2 + 0.3 * min(len(_HARD_CODE.findall(sample)) / 2, 1.0)
+        score += 0.2 + 0.3 * min(_HARD_CODE.count(scan) / 2, 1.0)
         score += 0.15 * min(sample.count("\n") / 40, 1.0)
     else:
         score += 0.1 * min(sentences / 8, 1.0)

@@ -139,6 +139,8 @@ def latin_evidence(words: list[str], text: str) -> tuple[Counter[str], Counter[s
         if langs:
             for lang in langs:
                 fw[lang] += 1 / len(langs)
+        if w.isascii():
+            continue  # distinctive letters and the Vietnamese block: all non-ASCII
         best: tuple[str, ...] | None = None
         for c in w:
             if _VIETNAMESE_BLOCK[0] <= ord(c) <= _VIETNAMESE_BLOCK[1]:

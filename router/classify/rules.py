@@ -16,6 +16,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from .patterns import Rule, ScanText
+
 __all__ = [
     "SCAN_HEAD",
     "SCAN_TAIL",
@@ -32,35 +34,35 @@ __all__ = [
 SCAN_HEAD = 3000
 SCAN_TAIL = 1000
 
-_Pattern = tuple[str, re.Pattern[str], float]
+_Pattern = tuple[str, Rule, float]
 _I, _M, _S = re.I, re.M, re.S
 
 _CODE: list[_Pattern] = [
-    ("code fence", re.compile(r"```"), 4.0),
-    ("function signature", re.compile(
+    ("code fence", Rule(r"```"), 4.0),
+    ("function signature", Rule(
         r"^[ \t]{0,40}(async[ \t]{1,4})?def \w{1,80}[ \t]{0,4}\(|\bfunction[ \t]{0,4}\w{0,80}[ \t]{0,4}\(|"
         r"\bfn \w{1,80}[ \t]{0,4}\(|\bfunc \w{1,80}[ \t]{0,4}\(|"
         r"\b(public|private|static)[ \t]{1,8}[\w<>\[\]]{1,80}[ \t]{1,8}\w{1,80}[ \t]{0,4}\(|"
         r"^[ \t]{0,40}(int|void|bool|char)[ \t]{1,8}\w{1,80}[ \t]{0,4}\(", _M), 4.0),
-    ("doctest / docstring", re.compile(r'>>> \w|"""|\'\'\''), 2.0),
-    ("traceback / compiler error", re.compile(
+    ("doctest / docstring", Rule(r'>>> \w|"""|\'\'\''), 2.0),
+    ("traceback / compiler error", Rule(
         r"Traceback \(most recent call last\)|\bat [\w.$]{1,200}\([\w.]{1,200}:\d{1,9}\)|"
         r"\b\w{0,80}(Error|Exception): |\bsegmentation fault\b|\berror: |"
         r"\bline \d{1,12}, in\b"), 3.0),
-    ("import / class / include", re.compile(
+    ("import / class / include", Rule(
         r"^[ \t]{0,40}(import [\w.]{1,200}|from [\w.]{1,200} import|class \w{1,80}[ \t]{0,4}[:({]|"
         r"#include[ \t]{0,4}[<\"]|"
         r"package \w{1,80};|using namespace)", _M), 3.0),
-    ("code syntax", re.compile(
+    ("code syntax", Rule(
         r"(?<![\u0370-\u03ff\u1f00-\u1fff]);[ \t]{0,40}$|[{}][ \t]{0,40}$|=>|->|::|\+=|==|!=|&&|\|\||\bconsole\.log\b|\bprint\(|"
         r"\breturn\b|</?\w{1,40}>|\bSELECT\b[^\n]{1,200}?\bFROM\b|\$[A-Za-z_]\w{0,80}|"
         r"\b\w{1,80}\[\w{0,80}\]", _M), 1.0),
-    ("programming task", re.compile(
+    ("programming task", Rule(
         r"\b(write|create|implement|code|design|build|fix|debug|refactor|optimi[sz]e)\b"
         r"[^.?!\n]{0,40}\b(function|program|script|method|class|regex|query|api|"
         r"regular expression|endpoint|algorithm|unit tests?|loop|code|app|module|"
         r"library|cli)\b", _I), 3.0),
-    ("code request", re.compile(
+    ("code request", Rule(
         r"(^|[.!?:][ \t]{1,4})[ \t]{0,8}(please[ \t,]{1,4})?(write|create|implement|define|code|give me)"
         r"[ \t]{1,4}(a|an|the|me a)?[ \t]{0,4}((python|java|javascript|c\+\+|c#|rust|go|"
         r"ruby|php|sql|bash|shell|recursive|simple|small|short)[ \t]{1,4})?(function|program|"
@@ -70,21 +72,21 @@ _CODE: list[_Pattern] = [
         r"\b(bash|shell|terminal|unix|linux|git|sql|regex) (command|query|one-liner|"
         r"pattern|expression)s?\b|\b(merge conflicts?|pull requests?|git (rebase|merge|"
         r"commit|push|pull|branch|stash|checkout|clone))\b", _I | _M), 4.0),
-    ("language + solution", re.compile(
+    ("language + solution", Rule(
         r"\b(python|javascript|typescript|java|c\+\+|c#|rust|golang|go|kotlin|swift|ruby|"
         r"php|scala|haskell|sql|bash)\s{1,8}(solution|implementation|program|code|function|"
         r"script|class|snippet|method|query)\b", _I), 3.0),
-    ("input/output examples", re.compile(
+    ("input/output examples", Rule(
         r"^[ \t]{0,40}(example \d{1,6}:[ \t]{0,8})?(input|output|in|out)[ \t]{0,8}:", _I | _M), 1.0),
-    ("programming language", re.compile(
+    ("programming language", Rule(
         r"\b(python|javascript|typescript|java|c\+\+|c#|rust|golang|kotlin|swift|ruby|"
         r"php|perl|scala|haskell|sql|bash|shell script|powershell|html|css|react|"
         r"django|"
         r"node\.?js|numpy|pandas|git|github|docker|kubernetes|linux)\b", _I), 1.5),
-    ("software vocabulary", re.compile(
+    ("software vocabulary", Rule(
         r"\b(programming|coding|coder|programmer|software engineer\w{0,40}|developers?|"
         r"algorithms?|source code|codebase|syntax highlighting)\b", _I), 1.5),
-    ("programming terms", re.compile(
+    ("programming terms", Rule(
         r"\b(array|arrays|"
         r"linked list|binary tree|hash ?map|tuple|string|"
         r"strings|substring|integer list|list of (integers|numbers|strings)|recursion|"
@@ -95,7 +97,7 @@ _CODE: list[_Pattern] = [
         1.0),
 ]  # fmt: skip
 
-_QUANTITY_QUESTION = re.compile(
+_QUANTITY_QUESTION = Rule(
     r"\b(how (many|much|long|far|old|fast|often|tall|big|heavy)|what(['’]s| is| was| will be) "
     r"the ([a-z]{2,20} ){0,2}(total|sum|product|difference|average|mean|value|cost|price|area|volume|"
     r"perimeter|probability|remainder|ratio|percentage|number|amount|speed|distance)|"
@@ -120,10 +122,10 @@ _QUANTITY_QUESTION = re.compile(
     r"몇|얼마|เท่าไร|เท่าใด|กี่|कितन|গণনা|কত|ఎన్ని|ఎంత|எத்தனை",
     _I,
 )
-_NUMBER = re.compile(r"(?<![A-Za-z0-9_.])\d{1,12}(?:[.,]\d{1,12})*(?![A-Za-z0-9_])")
+_NUMBER = Rule(r"(?<![A-Za-z0-9_.])\d{1,12}(?:[.,]\d{1,12})*(?![A-Za-z0-9_])")
 # Number words 1-10, half, double and hundred in English and the MGSM languages
 # (es fr de ru zh ja th sw bn te): quantities written out in word problems.
-_NUMBER_WORDS = re.compile(
+_NUMBER_WORDS = Rule(
     r"\b(one|two|three|four|five|six|seven|eight|nine|ten|twice|double|half|hundred|"
     r"dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|doble|mitad|cien|"
     r"deux|trois|quatre|cinq|sept|huit|neuf|dix|moitié|cent|"
@@ -134,7 +136,7 @@ _NUMBER_WORDS = re.compile(
     r"రెండు|మూడు|నాలుగు|ఐదు|సగం",
     _I,
 )
-_UNITS = re.compile(
+_UNITS = Rule(
     r"[$€£¥₹%]|\b(dollars?|cents?|euros?|pounds?|miles?|km|kilometers?|meters?|feet|"
     r"foot|inches?|hours?|minutes?|seconds?|days?|weeks?|months?|years? old|kg|grams?|"
     r"liters?|gallons?|percent|pieces?|each|per|times|twice|half|third|quarter|"
@@ -142,14 +144,14 @@ _UNITS = re.compile(
     _I,
 )
 _MATH: list[_Pattern] = [
-    ("LaTeX", re.compile(r"\\(frac|dfrac|sqrt|int|sum|prod|lim|cdot|times|pi|theta|"
+    ("LaTeX", Rule(r"\\(frac|dfrac|sqrt|int|sum|prod|lim|cdot|times|pi|theta|"
                          r"alpha|beta|infty|le|ge|leq|geq|neq|boxed|binom|log|sin|cos|"
                          r"tan|angle|circ|pmatrix|mathbf|text)\b|\$(?=\S)[^$\n]{1,400}(?<=\S)\$"), 4.0),
-    ("equation", re.compile(
+    ("equation", Rule(
         r"\b[a-z]\s{0,8}\^\s{0,8}\{?\d|\b\d{1,12}\s{0,8}[a-z]\s{0,8}[+\-=]|\b[a-zA-Z]\(\s{0,8}[a-z]\s{0,8}\)\s{0,8}=|"
         r"\b[a-z]\s{0,8}[+\-*/]\s{0,8}\d{1,12}\s{0,8}=|=\s{0,8}-?\d{1,12}\s{0,8}[a-z]\b|\b[xyzn]\s{0,8}=\s{0,8}-?\d|\d\s{0,8}\^\s{0,8}\d|"
         r"[≤≥≠√∑∫]|(?<![\u0370-\u03ff])π(?![\u0370-\u03ff])"), 3.0),
-    ("math vocabulary", re.compile(
+    ("math vocabulary", Rule(
         r"\b(solve|simplify|evaluate|equation|integral|derivative|differentiate|polynomial|quadratic|"
         r"logarithm|exponent|prime|primes|divisible|divisor|factorial|gcd|lcm|modulo|"
         r"probability|expected value|matrix|determinant|vector|eigen\w{0,40}|theorem|"
@@ -160,20 +162,20 @@ _MATH: list[_Pattern] = [
         r"solutions?|roots?|remainder|slope|intercept|parabola|asymptote|coefficient|"
         r"inequality|sum of|product of|mean|median|average|for all (integers|real|"
         r"positive|natural|n\b)|if and only if|odd integers?|even integers?)\b", _I), 1.5),
-    ("arithmetic", re.compile(r"\d\s{0,8}[-+*/×÷]\s{0,8}\d"), 1.0),
+    ("arithmetic", Rule(r"\d\s{0,8}[-+*/×÷]\s{0,8}\d"), 1.0),
 ]  # fmt: skip
 
 # Tasks that are neither code nor math even when the text carries numbers, JSON or a
 # formula: data extraction, writing and role play. They raise the ``general`` logit.
 _GENERAL: list[_Pattern] = [
-    ("extraction task", re.compile(
+    ("extraction task", Rule(
         r"\b(extract|identify|list|categori[sz]e|classify|summari[sz]e|analy[sz]e|"
         r"evaluate|rate|sort)\b[^.?!\n]{0,60}\b(from|in|of) (the |these |this )?(following|"
         r"given|above|provided)\b|\b(extract|identify|list|categori[sz]e|classify|"
         r"summari[sz]e|analy[sz]e|evaluate|rate|sort) (the |these |this )(following|given|"
         r"above|provided)\b|\breturn (the results|it|them|your answer)[ \t]{1,4}(as|in)"
         r"[ \t]{1,4}(a )?(json|csv|yaml|table)\b", _I), 2.0),
-    ("writing / role play", re.compile(
+    ("writing / role play", Rule(
         r"\b(write|compose|draft|craft)\b[^.?!\n]{0,30}\b(poem|story|essay|email|letter|"
         r"blog post|speech|limerick|haiku|song|lyrics|tweet|slogan|headline|paragraph|"
         r"dialogue|script for a (play|film|movie))\b|\b(pretend|imagine) (you are|you're|"
@@ -188,7 +190,7 @@ _OTHER_LANGUAGES = (
     r"telugu|tamil|punjabi|gujarati|marathi|esperanto|irish|welsh|catalan|basque"
 )
 _LANGUAGE_NAMES = "english|" + _OTHER_LANGUAGES
-_LANGUAGE_REQUEST = re.compile(
+_LANGUAGE_REQUEST = Rule(
     rf"\b(translat\w{{0,40}}|interpret)\b[^\n]{{0,100}}?\b(into|to|from|in)\s{{1,8}}({_LANGUAGE_NAMES})\b|"
     rf"\b({_OTHER_LANGUAGES})\b\s{{1,8}}(grammar|verbs?|nouns?|adjectives?|tenses?|words?|"
     rf"vocabulary|phrases?|sentences?|pronunciation|conjugation|translation|"
@@ -229,14 +231,12 @@ def scan_view(text: str) -> str:
     return text[:SCAN_HEAD] + "\n" + text[-SCAN_TAIL:]
 
 
-def _fire(text: str, patterns: list[_Pattern], cap: int = 2) -> tuple[float, list[str]]:
+def _fire(
+    text: ScanText, patterns: list[_Pattern], cap: int = 2
+) -> tuple[float, list[str]]:
     total, hits = 0.0, []
     for name, pattern, weight in patterns:
-        n = (
-            len(pattern.findall(text))
-            if weight <= 1.5
-            else int(bool(pattern.search(text)))
-        )
+        n = pattern.count(text) if weight <= 1.5 else int(pattern.search(text) is not None)
         if n:
             total += weight * min(n, cap)
             hits.append(name if n == 1 else f"{name} x{n}")
@@ -247,18 +247,19 @@ def code_math_evidence(text: str) -> Evidence:
     """Code and math evidence in ``text`` (any language; only :func:`scan_view` of it
     is read)."""
     text = scan_view(text)
+    scan = ScanText.of(text)
     ev = Evidence()
-    ev.code, code_hits = _fire(text, _CODE, cap=3)
-    ev.math, math_hits = _fire(text, _MATH, cap=2)
-    ev.general, general_hits = _fire(text, _GENERAL, cap=1)
+    ev.code, code_hits = _fire(scan, _CODE, cap=3)
+    ev.math, math_hits = _fire(scan, _MATH, cap=2)
+    ev.general, general_hits = _fire(scan, _GENERAL, cap=1)
     ev.reasons += [f"code: {h}" for h in code_hits] + [f"math: {h}" for h in math_hits]
     ev.reasons += [f"general: {h}" for h in general_hits]
-    ev.numbers = len(_NUMBER.findall(text))
-    asked = _QUANTITY_QUESTION.search(text[-3000:])
+    ev.numbers = _NUMBER.count(scan)
+    asked = _QUANTITY_QUESTION.search(scan[-3000:])
     ev.quantity_question = asked is not None
     strong = asked is not None and asked.group("strong") is not None
-    units = len(_UNITS.findall(text))
-    quantities = ev.numbers + len(_NUMBER_WORDS.findall(text[:5000]))
+    units = _UNITS.count(scan)
+    quantities = ev.numbers + _NUMBER_WORDS.count(scan[:5000])
     question = ev.quantity_question or bool(re.search(r"[?？]\s{0,8}$", text.strip()[-3:]))
     if ev.quantity_question and (
         quantities >= 2 or (quantities >= 1 and (len(text) >= 100 or strong))
@@ -282,8 +283,9 @@ def code_math_evidence(text: str) -> Evidence:
 
 def language_request(text: str) -> str | None:
     """The matched phrase when ``text`` asks for a translation or language help."""
-    m = _LANGUAGE_REQUEST.search(scan_view(text)[:5000])
-    return m.group(0).strip() if m else None
+    view = scan_view(text)[:5000]
+    m = _LANGUAGE_REQUEST.search(ScanText.of(view))
+    return view[m.start() : m.end()].strip() if m else None
 
 
 def evidence_probs(

@@ -61,8 +61,7 @@ def sanitize(text: str, *, max_chars: int) -> tuple[str, float]:
         head = max_chars * 3 // 4
         text = text[:head] + "\n" + text[-(max_chars - head) :]
     text = text.encode("utf-8", "replace").decode("utf-8", "replace")
-    cleaned = _CONTROL.sub(" ", text)
-    bad = sum(1 for a, b in zip(text, cleaned, strict=True) if a != b)
+    cleaned, bad = _CONTROL.subn(" ", text)
     share = 1.0 - bad / len(text) if text else 1.0
     return cleaned, share
 
