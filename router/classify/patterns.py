@@ -1,12 +1,12 @@
 """Case-insensitive patterns that match case-sensitively over case-folded text.
 
 CPython's ``re`` folds case at every position of every branch it tries under
-``IGNORECASE``, which makes the rules' big word alternations 3-5x slower than the
-same pattern run case-sensitively. A :class:`Rule` compiled with ``re.I`` therefore
-keeps two compilations: one without ``re.I`` for the text's ``casefold()`` (computed
-once per text by :class:`ScanText`), and the ``re.I`` one for the rare text whose
-folding is not one character for one character (``ß`` -> ``ss``, ``İ`` -> ``i̇``), so
-match positions always index the original text.
+``IGNORECASE``, which makes the rules' big word alternations 2-4x slower than the
+same pattern run case-sensitively. A :class:`Rule` written with ``re.I`` therefore
+matches without ``re.I`` over the text's ``casefold()`` (computed once per text by
+:class:`ScanText`). The rare text whose folding is not one character for one
+character (``ß`` -> ``ss``, ``İ`` -> ``i̇``) gets the ``re.I`` pattern over the text
+itself, compiled on first need. Either way match positions index the original text.
 """
 
 from __future__ import annotations
@@ -66,10 +66,11 @@ class Rule:
             branch could never match, so it must be written folded.
     """
 
-    __slots__ = ("_cased", "_folded", "pattern")
+    __slots__ = ("_compiled", "_folded", "flags", "source")
 
     def __init__(self, source: str, flags: int = 0) -> None:
-        self.pattern = re.compile(source, flags)
+        self.source, self.flags = source, flags
+        self._compiled: re.Pattern[str] | None = None
         self._folded: re.Pattern[str] | None = None
         if flags & re.IGNORECASE:
             changed = _unfolded_literals(source)
@@ -79,6 +80,17 @@ class Rule:
                     "write its literals case-folded"
                 )
             self._folded = re.compile(source, flags & ~re.IGNORECASE)
+        else:
+            self._compiled = re.compile(source, flags)
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        """``source`` compiled with ``flags``. A caseless rule compiles it on first
+        use: only a text whose folding changes its length needs it, and compiling
+        the rules is most of their module's import time."""
+        if self._compiled is None:
+            self._compiled = re.compile(self.source, self.flags)
+        return self._compiled
 
     def _pick(self, text: ScanText) -> tuple[re.Pattern[str], str]:
         if self._folded is not None and text.folded is not None:

@@ -1,8 +1,10 @@
 """First-stage domain evidence: code and math markers, language-learning requests.
 
-Pure regular expressions over the (capped) text; microseconds, no models. Each
-pattern that fires adds its weight to a domain's evidence and leaves a reason. The
-cascade turns the evidence into probabilities (``evidence_probs``); the embedding
+Pure regular expressions over the (capped) text, no models: a fraction of a
+millisecond for a typical prompt. Case-insensitive patterns are ``Rule`` objects that
+match over the text's ``casefold()`` (:mod:`qwen_router.classify.patterns` says why).
+Each pattern that fires adds its weight to a domain's evidence and leaves a reason.
+The cascade turns the evidence into probabilities (``evidence_probs``); the embedding
 stage adds the same evidence to its logits as a prior.
 
 Math markers are partly language-agnostic (LaTeX, equations, numbers with units or

@@ -26,7 +26,7 @@ def _every_rule() -> list[tuple[str, Rule]]:
 
 
 RULES = _every_rule()
-CASELESS = [(name, rule) for name, rule in RULES if rule.pattern.flags & re.IGNORECASE]
+CASELESS = [(name, rule) for name, rule in RULES if rule.flags & re.IGNORECASE]
 
 TEXTS = [
     "HOW MANY apples does Janet have if she buys TWICE as many? Calculate the TOTAL.",
@@ -55,7 +55,7 @@ def test_the_rules_are_collected() -> None:
 def test_folded_matching_finds_what_ignorecase_finds(text: str) -> None:
     scan = ScanText.of(text)
     for name, rule in CASELESS:
-        reference = re.compile(rule.pattern.pattern, rule.pattern.flags)
+        reference = re.compile(rule.source, rule.flags)
         assert rule.count(scan) == len(reference.findall(text)), name
         got = rule.search(scan)
         want = reference.search(text)
