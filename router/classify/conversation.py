@@ -64,10 +64,11 @@ def is_follow_up(text: str) -> bool:
         return False
     if words <= _SHORT_WORDS:
         return True
-    if words <= _CUE_WORDS and _CUE.search(ScanText.of(sample)):
+    scan = ScanText.of(sample)
+    if words <= _CUE_WORDS and _CUE.search(scan):
         return True
-    head = ScanText.of(sample[:300])
-    return words <= _REFERENCE_WORDS and _STRONG_REFERENCE.search(head) is not None
+    opening = scan[:300]
+    return words <= _REFERENCE_WORDS and _STRONG_REFERENCE.search(opening) is not None
 
 
 def _users(messages: Sequence[Message]) -> list[int]:

@@ -38,9 +38,6 @@ class ScanText:
         folded = None if self.folded is None else self.folded[part]
         return ScanText(self.raw[part], folded)
 
-    def __len__(self) -> int:
-        return len(self.raw)
-
 
 def _unfolded_literals(source: str) -> list[str]:
     """Characters of ``source`` that ``casefold()`` changes (escapes and ``(?P``
@@ -58,7 +55,8 @@ def _unfolded_literals(source: str) -> list[str]:
 
 
 class Rule:
-    """A compiled pattern whose ``search``/``findall`` read a :class:`ScanText`.
+    """A compiled pattern whose ``search``, ``finditer`` and ``count`` read a
+    :class:`ScanText`.
 
     Raises:
         ValueError: a case-insensitive ``source`` spells a literal that case folding

@@ -238,7 +238,10 @@ def _fire(
 ) -> tuple[float, list[str]]:
     total, hits = 0.0, []
     for name, pattern, weight in patterns:
-        n = pattern.count(text) if weight <= 1.5 else int(pattern.search(text) is not None)
+        if weight <= 1.5:  # light evidence counts each match
+            n = pattern.count(text)
+        else:  # strong evidence: present or not
+            n = int(pattern.search(text) is not None)
         if n:
             total += weight * min(n, cap)
             hits.append(name if n == 1 else f"{name} x{n}")
