@@ -84,11 +84,11 @@ def median(values: Sequence[float | None]) -> float | None:
     return statistics.median(kept) if kept else None
 
 
-def stop_process(proc: subprocess.Popen[Any]) -> None:
-    """Terminate ``proc``; kill it if it has not exited within 30 s."""
+def stop_process(proc: subprocess.Popen[Any], timeout_s: float = 30.0) -> None:
+    """Terminate ``proc``; kill it if it has not exited within ``timeout_s``."""
     proc.terminate()
     try:
-        proc.wait(timeout=30)
+        proc.wait(timeout=timeout_s)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
@@ -369,8 +369,7 @@ def run(
                 sync.append(_sync(router, seconds))
             parts = _breakdown(router, 200)
         finally:
-            child.terminate()
-            child.wait(timeout=60)
+            stop_process(child, timeout_s=60)
             router.close()
     keys = ("rps", "p50_ms", "p99_ms", "cpu_ms_per_request")
     return {

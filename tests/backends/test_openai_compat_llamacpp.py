@@ -16,6 +16,7 @@ import httpx
 import pytest
 from qwen_router.backends.base import GenerateRequest
 from qwen_router.backends.openai_compat import OpenAIBackend
+from qwen_router.bench.server import stop_process
 from qwen_router.tools.budget.controller import generate_with_budget
 from qwen_router.types import GenerationParams, Message
 
@@ -64,11 +65,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             pytest.fail("llama_cpp.server did not start in 120 s")
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc, timeout_s=20)
         log.close()
 
 
