@@ -153,7 +153,11 @@ def script_counts(text: str) -> Counter[str]:
 
 def english_share(text: str) -> tuple[float, int]:
     """Share of Latin words that are English function words, and the word count."""
-    words = [w.lower() for w in _WORD.findall(text) if w.isascii()]
+    return _english_share([w.lower() for w in _WORD.findall(text) if w.isascii()])
+
+
+def _english_share(words: list[str]) -> tuple[float, int]:
+    """:func:`english_share` of ASCII words already lower-cased."""
     if not words:
         return 0.0, 0
     return sum(w in _EN_FUNCTION_WORDS for w in words) / len(words), len(words)
@@ -249,21 +253,21 @@ def detect_language(prose: str, *, english_words_min: float = 0.25) -> LangResul
         return LangResult(
             "en", 0.5, None, "no prose to identify; assuming English", 0.5
         )
-    weighted = Counter({k: v * _DENSITY.get(k, 1) for k, v in counts.items()})
-    all_weight = sum(weighted.values())
-    foreign = Counter({k: v for k, v in weighted.items() if k != "latin"})
-    ascii_prose = prose.isascii()
-    words = [
-        w.lower()
-        for w in _WORD.findall(prose)
-        if (w[0].isalpha() if ascii_prose else _script_of(w[0]) == "latin")
-    ]
-    en_share, n_words = english_share(prose)
+    foreign = Counter(
+        {k: v * _DENSITY.get(k, 1) for k, v in counts.items() if k != "latin"}
+    )
+    if prose.isascii():  # every word is Latin and ASCII: one list serves both
+        words = [w.lower() for w in _WORD.findall(prose)]
+        en_share, n_words = _english_share(words)
+    else:
+        words = [w.lower() for w in _WORD.findall(prose) if _script_of(w[0]) == "latin"]
+        en_share, n_words = english_share(prose)
     if foreign:
         script, weight = foreign.most_common(1)[0]
         if counts.get("kana", 0) >= max(2, 0.1 * total) and script in ("han", "kana"):
             script = "kana"
-        share = sum(foreign.values()) / all_weight
+        foreign_weight = sum(foreign.values())  # Latin letters weigh 1 each
+        share = foreign_weight / (foreign_weight + counts.get("latin", 0))
         if share >= _FOREIGN_MIN and counts[script] >= 2:
             return _non_latin(
                 prose, script, share, en_share, n_words, english_words_min

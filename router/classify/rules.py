@@ -45,12 +45,14 @@ _CODE: list[_Pattern] = [
         r"^[ \t]{0,40}(async[ \t]{1,4})?def \w{1,80}[ \t]{0,4}\(|\bfunction[ \t]{0,4}\w{0,80}[ \t]{0,4}\(|"
         r"\bfn \w{1,80}[ \t]{0,4}\(|\bfunc \w{1,80}[ \t]{0,4}\(|"
         r"\b(public|private|static)[ \t]{1,8}[\w<>\[\]]{1,80}[ \t]{1,8}\w{1,80}[ \t]{0,4}\(|"
-        r"^[ \t]{0,40}(int|void|bool|char)[ \t]{1,8}\w{1,80}[ \t]{0,4}\(", _M), 4.0),
+        r"^[ \t]{0,40}(int|void|bool|char)[ \t]{1,8}\w{1,80}[ \t]{0,4}\(", _M,
+        needs=r"\("), 4.0),
     ("doctest / docstring", Rule(r'>>> \w|"""|\'\'\''), 2.0),
     ("traceback / compiler error", Rule(
         r"Traceback \(most recent call last\)|\bat [\w.$]{1,200}\([\w.]{1,200}:\d{1,9}\)|"
         r"\b\w{0,80}(Error|Exception): |\bsegmentation fault\b|\berror: |"
-        r"\bline \d{1,12}, in\b"), 3.0),
+        r"\bline \d{1,12}, in\b",
+        needs=r"\(|: |segmentation fault|, in"), 3.0),
     ("import / class / include", Rule(
         r"^[ \t]{0,40}(import [\w.]{1,200}|from [\w.]{1,200} import|class \w{1,80}[ \t]{0,4}[:({]|"
         r"#include[ \t]{0,4}[<\"]|"
@@ -58,7 +60,8 @@ _CODE: list[_Pattern] = [
     ("code syntax", Rule(
         r"(?<![\u0370-\u03ff\u1f00-\u1fff]);[ \t]{0,40}$|[{}][ \t]{0,40}$|=>|->|::|\+=|==|!=|&&|\|\||\bconsole\.log\b|\bprint\(|"
         r"\breturn\b|</?\w{1,40}>|\bSELECT\b[^\n]{1,200}?\bFROM\b|\$[A-Za-z_]\w{0,80}|"
-        r"\b\w{1,80}\[\w{0,80}\]", _M), 1.0),
+        r"\b\w{1,80}\[\w{0,80}\]", _M,
+        needs=r"[;{}=>&|$\[]|::|console\.log|print\(|return|SELECT"), 1.0),
     ("programming task", Rule(
         r"\b(write|create|implement|code|design|build|fix|debug|refactor|optimi[sz]e)\b"
         r"[^.?!\n]{0,40}\b(function|program|script|method|class|regex|query|api|"
@@ -124,7 +127,9 @@ _QUANTITY_QUESTION = Rule(
     r"몇|얼마|เท่าไร|เท่าใด|กี่|कितन|গণনা|কত|ఎన్ని|ఎంత|எத்தனை",
     _I,
 )
-_NUMBER = Rule(r"(?<![A-Za-z0-9_.])\d{1,12}(?:[.,]\d{1,12})*(?![A-Za-z0-9_])")
+_NUMBER = Rule(
+    r"(?<![A-Za-z0-9_.])\d{1,12}(?:[.,]\d{1,12})*(?![A-Za-z0-9_])", needs=r"\d"
+)
 # Number words 1-10, half, double and hundred in English and the MGSM languages
 # (es fr de ru zh ja th sw bn te): quantities written out in word problems.
 _NUMBER_WORDS = Rule(
@@ -152,7 +157,8 @@ _MATH: list[_Pattern] = [
     ("equation", Rule(
         r"\b[a-z]\s{0,8}\^\s{0,8}\{?\d|\b\d{1,12}\s{0,8}[a-z]\s{0,8}[+\-=]|\b[a-zA-Z]\(\s{0,8}[a-z]\s{0,8}\)\s{0,8}=|"
         r"\b[a-z]\s{0,8}[+\-*/]\s{0,8}\d{1,12}\s{0,8}=|=\s{0,8}-?\d{1,12}\s{0,8}[a-z]\b|\b[xyzn]\s{0,8}=\s{0,8}-?\d|\d\s{0,8}\^\s{0,8}\d|"
-        r"[≤≥≠√∑∫]|(?<![\u0370-\u03ff])π(?![\u0370-\u03ff])"), 3.0),
+        r"[≤≥≠√∑∫]|(?<![\u0370-\u03ff])π(?![\u0370-\u03ff])",
+        needs=r"[\d=≤≥≠√∑∫π]"), 3.0),
     ("math vocabulary", Rule(
         r"\b(solve|simplify|evaluate|equation|integral|derivative|differentiate|polynomial|quadratic|"
         r"logarithm|exponent|prime|primes|divisible|divisor|factorial|gcd|lcm|modulo|"
@@ -226,6 +232,8 @@ class Evidence:
         return {"code": self.code, "math": self.math}
 
 
+_ENDS_IN_QUESTION = re.compile(r"[?？]\s{0,8}$")
+
 def scan_view(text: str) -> str:
     """The part of ``text`` the rules scan: head and tail, at most ~4,000 chars."""
     if len(text) <= SCAN_HEAD + SCAN_TAIL:
@@ -265,7 +273,7 @@ def code_math_evidence(text: str) -> Evidence:
     strong = asked is not None and asked.group("strong") is not None
     units = _UNITS.count(scan)
     quantities = ev.numbers + _NUMBER_WORDS.count(scan[:5000])
-    question = ev.quantity_question or bool(re.search(r"[?？]\s{0,8}$", text.strip()[-3:]))
+    question = ev.quantity_question or bool(_ENDS_IN_QUESTION.search(text.strip()[-3:]))
     if ev.quantity_question and (
         quantities >= 2 or (quantities >= 1 and (len(text) >= 100 or strong))
     ):

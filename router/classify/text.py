@@ -17,6 +17,8 @@ from qwen_router.types import Message
 
 __all__ = ["Extracted", "extract", "prose_of", "sanitize"]
 
+_NOT_PROSE = re.compile(r"[^\w\s'.,;:!?¿¡。、？！，-]+")
+_SPACES = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ufffe\uffff]")
 _FENCE = re.compile(r"```.{0,8000}?(```|\Z)", re.S)
 _INLINE_CODE = re.compile(r"`[^`\n]{0,400}`")
@@ -96,5 +98,5 @@ def prose_of(text: str, *, max_chars: int = 2000) -> str:
         text = pattern.sub(" ", text)
     text = _IDENT.sub(" ", text)
     text = _NUMBER.sub(" ", text)
-    text = re.sub(r"[^\w\s'.,;:!?¿¡。、？！，-]+", " ", text)
-    return re.sub(r"\s+", " ", text).strip()[:max_chars]
+    text = _NOT_PROSE.sub(" ", text)
+    return _SPACES.sub(" ", text).strip()[:max_chars]

@@ -92,3 +92,72 @@ def test_upper_case_text_gets_the_same_evidence_as_lower_case() -> None:
     low, high = code_math_evidence(text), code_math_evidence(text.upper())
     assert low.math == high.math > 3
     assert low.quantity_question and high.quantity_question
+
+
+GATED = [(name, rule) for name, rule in RULES if rule.needs is not None]
+
+# fragments that make the gated rules (code syntax, signatures, tracebacks, equations,
+# numbers) match, miss by one character, or sit next to prose
+_FRAGMENTS = [
+    "def f(x):", "  async def run (", "function (", "fn main(", "func Go(",
+    "int main (", "public static void main(", "Traceback (most recent call last)", "ValueError: bad",
+    "error: expected", "line 12, in <module>", "segmentation fault", "at a.b(C.java:3)",
+    "x = 1;", "{", "}", "=>", "->", "::", "+=", "==", "!=", "&&", "||", "console.log",
+    "print(", "return", "<div>", "</p>", "SELECT a FROM t", "$name", "arr[i]", "x^2",
+    "3x + 1", "f(x) =", "y - 4 =", "= 5x", "n = -2", "2 ^ 3", "≤", "√", "∑", "π", "απ",
+    "42", "3.14", "1,000", "٣", "hello", "the", "how are you", "today", "?", "\n", " ",
+    "café", "ΠΌΣΑ", "straße", "-", ":", "(", ")", "=", "a", "Z", "_", ".", ",",
+]  # fmt: skip
+
+
+def _fuzz_texts(count: int, seed: int = 19) -> list[str]:
+    import random
+
+    rng = random.Random(seed)
+    return [
+        "".join(rng.choice(_FRAGMENTS) for _ in range(rng.randint(1, 12)))
+        for _ in range(count)
+    ]
+
+
+def test_the_gated_rules_are_the_costly_case_sensitive_ones() -> None:
+    names = {name.split("[")[-1].rstrip("]") for name, _ in GATED}
+    assert {"function signature", "code syntax", "equation"} <= names
+    assert all(not rule.flags & re.IGNORECASE for _, rule in GATED)
+
+
+def _assert_same_as_pattern(text: str) -> None:
+    scan = ScanText.of(text)
+    for name, rule in GATED:
+        reference = re.compile(rule.source, rule.flags)
+        assert rule.count(scan) == len(reference.findall(text)), (name, text)
+        got, want = rule.search(scan), reference.search(text)
+        assert (got and got.span()) == (want and want.span()), (name, text)
+        assert [m.span() for m in rule.finditer(scan)] == [
+            m.span() for m in reference.finditer(text)
+        ], (name, text)
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_a_rule_with_needs_finds_what_its_pattern_finds(text: str) -> None:
+    _assert_same_as_pattern(text)
+
+
+def test_needs_never_skips_a_match_in_mixed_fragments() -> None:
+    texts = _fuzz_texts(1500)
+    for text in texts:
+        _assert_same_as_pattern(text)
+    for name, rule in GATED:  # the corpus reaches both sides of every gate
+        assert rule.needs is not None
+        gated_out = [t for t in texts if rule.needs.search(t) is None]
+        matched = [t for t in texts if re.search(rule.source, t, rule.flags)]
+        assert gated_out and matched, name
+
+
+def test_needs_skips_a_text_without_it_and_is_refused_for_caseless_rules() -> None:
+    rule = Rule(r"\bx\s*=\s*\d", needs=r"=")
+    assert rule.search(ScanText.of("x is 3")) is None
+    assert rule.count(ScanText.of("x = 3, x=4")) == 2
+    assert list(rule.finditer(ScanText.of("no equals here"))) == []
+    with pytest.raises(ValueError, match="case-sensitive"):
+        Rule(r"\bhow many\b", re.I, needs="h")
