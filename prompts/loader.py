@@ -55,14 +55,7 @@ class PromptTemplate(BaseModel):
             ConfigError: the template uses a variable that was not given.
         """
         last_user = next((m for m in reversed(messages) if m.role == "user"), None)
-        lang = variables.get("lang")
-        context = {
-            "lang": lang,
-            "lang_name": LANGUAGE_NAMES.get(lang or "", lang or ""),
-            "language": None,
-            "text": last_user.text if last_user else "",
-            **variables,
-        }
+        context = _Context(last_user, variables)
         own_system = [m.text for m in messages if m.role == "system" and m.text]
         out: list[Message] = []
         system_parts = ([self._fill(self.system, context)] if self.system else []) + own_system
@@ -78,11 +71,36 @@ class PromptTemplate(BaseModel):
                 out.append(message)
         return out
 
-    def _fill(self, text: str, context: dict[str, Any]) -> str:
+    def _fill(self, text: str, context: _Context) -> str:
+        if not _has_syntax(text):  # plain text renders as itself: no Jinja run
+            return text.strip()
         try:
-            return _compiled(text).render(**context).strip()
+            return _compiled(text).render(**context.variables()).strip()
         except TemplateError as exc:
             raise ConfigError(f"template {self.name!r} ({self.source}): {exc}") from None
+
+
+class _Context:
+    """A render's variables, built only when a template part has Jinja syntax."""
+
+    def __init__(self, last_user: Message | None, given: dict[str, Any]) -> None:
+        self.last_user, self.given = last_user, given
+
+    def variables(self) -> dict[str, Any]:
+        lang = self.given.get("lang")
+        return {
+            "lang": lang,
+            "lang_name": LANGUAGE_NAMES.get(lang or "", lang or ""),
+            "language": None,
+            "text": self.last_user.text if self.last_user else "",
+            **self.given,
+        }
+
+
+def _has_syntax(source: str) -> bool:
+    """Whether ``source`` has a Jinja expression, statement or comment (the default
+    delimiters; line statements are off)."""
+    return any(start in source for start in ("{{", "{%", "{#"))
 
 
 @functools.lru_cache(maxsize=512)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,31 @@ def test_template_errors_are_config_errors(tmp_path: Path) -> None:
 def test_user_text_is_never_evaluated_as_a_template() -> None:
     out = render("math", normalize_messages("{{ 7*7 }} {% for x in y %}"))
     assert out[-1].text == "{{ 7*7 }} {% for x in y %}"
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        "You are a helpful assistant.",
+        "\n  Leading and trailing space and newlines  \n\n",
+        "Braces that are not Jinja: {x} and } { and \\boxed{ANSWER}.",
+        "Two lines\nof plain text\n",
+    ],
+)
+def test_a_plain_template_part_renders_as_jinja_would(
+    tmp_path: Path, part: str
+) -> None:
+    """A part without Jinja syntax skips the Jinja run; its text must come out the same."""
+    from jinja2 import StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    env = SandboxedEnvironment(undefined=StrictUndefined, keep_trailing_newline=False)
+    (tmp_path / "plain.yaml").write_text(
+        "system: " + json.dumps(part) + "\nuser: " + json.dumps(part + " {{ text }}"),
+        encoding="utf-8",
+    )
+    out = render("plain", normalize_messages("hi"), template_dirs=[tmp_path])
+    assert out[0].text == env.from_string(part).render().strip()
+    # the user part has syntax: Jinja renders it, with the client's text as a variable
+    wrapped = env.from_string(part + " {{ text }}").render(text="hi")
+    assert out[-1].text == wrapped.strip()

@@ -6,7 +6,15 @@ from __future__ import annotations
 import string
 from typing import Any
 
-__all__ = ["BARE_APP", "BARE_GRAPH_APP", "BARE_GRAPH_LLAMA", "BARE_LLAMA", "bare_graph"]
+__all__ = [
+    "BARE_APP",
+    "BARE_GRAPH_APP",
+    "BARE_GRAPH_LLAMA",
+    "BARE_GRAPH_PROXY",
+    "BARE_LLAMA",
+    "BARE_PROXY",
+    "bare_graph",
+]
 
 # The bare FastAPI app: parses the request with a pydantic model and answers the same
 # chat.completion shape as `serve`; uvicorn with the same defaults (uvloop, httptools).
@@ -51,6 +59,82 @@ BARE_GRAPH_APP = _APP.substitute(
     work='    await graph.ainvoke({"request": body.messages[-1]["content"]})\n',
 )
 
+# The bare streaming proxies: a FastAPI app that checks the body with a pydantic model
+# and relays the upstream's SSE bytes unchanged (the floor of any Python proxy), and
+# the same app streaming them through a LangGraph graph of the router's shape whose
+# ``generate`` node writes each upstream event to the graph's custom stream (the floor
+# of a server that streams through a graph). argv: port, upstream base URL, and for
+# the graph the profile whose graph gives the shape.
+_PROXY = string.Template("""
+import sys
+import httpx, uvicorn
+from fastapi import FastAPI
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict
+$setup
+class Body(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    model: str
+    messages: list[dict]
+    stream: bool = False
+
+client = httpx.AsyncClient(base_url=sys.argv[2], timeout=120)
+app = FastAPI()
+
+@app.post("/v1/chat/completions")
+async def chat(body: Body) -> StreamingResponse:
+$work
+@app.get("/readyz")
+async def ready() -> dict:
+    return {"status": "ok"}
+
+uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
+            access_log=False)
+""")
+BARE_PROXY = _PROXY.substitute(
+    setup="",
+    work="""    upstream = await client.send(
+        client.build_request("POST", "/v1/chat/completions", json=body.model_dump()),
+        stream=True,
+    )
+
+    async def relay():
+        try:
+            async for chunk in upstream.aiter_raw():
+                yield chunk
+        finally:
+            await upstream.aclose()
+
+    return StreamingResponse(relay(), media_type="text/event-stream")
+""",
+)
+BARE_GRAPH_PROXY = _PROXY.substitute(
+    setup="""from langgraph.config import get_stream_writer
+from qwen_router.bench.baselines import bare_graph
+from qwen_router.core import Router
+
+async def generate(state):
+    write = get_stream_writer()
+    async with client.stream(
+        "POST", "/v1/chat/completions", json=state["request"]
+    ) as upstream:
+        async for line in upstream.aiter_lines():
+            if line.startswith("data: ") and line != "data: [DONE]":
+                write(line[6:])
+    return {"result": 1}
+
+graph = bare_graph(Router(sys.argv[3]).graph, generate=generate)
+""",
+    work="""    async def events():
+        stream = graph.astream({"request": body.model_dump()}, stream_mode="custom")
+        async for event in stream:
+            yield f"data: {event}\\n\\n"
+        yield "data: [DONE]\\n\\n"
+
+    return StreamingResponse(events(), media_type="text/event-stream")
+""",
+)
+
 # The bare llama.cpp script: load the GGUF as the backend does, stream one token.
 _LLAMA = string.Template("""
 import os, sys
@@ -85,8 +169,9 @@ BARE_GRAPH_LLAMA = _LLAMA.substitute(
 )
 
 
-def bare_graph(router_graph: Any) -> Any:
-    """Same node names and edges as the router's graph; every node does nothing."""
+def bare_graph(router_graph: Any, **bodies: Any) -> Any:
+    """Same node names and edges as the router's graph; every node does nothing, but
+    for the node bodies given by name (``generate=...``)."""
     from typing import TypedDict
 
     from langgraph.graph import END, START, StateGraph
@@ -102,7 +187,7 @@ def bare_graph(router_graph: Any) -> Any:
     builder: Any = StateGraph(State)
     names = [n for n in shape.nodes if n not in ("__start__", "__end__")]
     for name in names:
-        builder.add_node(name, noop)
+        builder.add_node(name, bodies.get(name, noop))
     branches: dict[str, list[str]] = {}
     for edge in shape.edges:
         target = END if edge.target == "__end__" else edge.target

@@ -14,7 +14,8 @@ round (so that a change in machine load hits both) and reporting medians over ro
   and emits one token: wall time from ``exec`` to the first byte on stdout.
 - **stream**: ``serve`` in front of a real ``python -m llama_cpp.server`` (bundled
   GGUF) against that upstream called directly: ms added to the first token and per
-  token of an SSE stream.
+  token of an SSE stream; with, as floors, what a bare FastAPI proxy adds and what
+  that proxy adds when it streams through a no-op LangGraph graph.
 - **model**: ``Router.invoke`` on the bundled model: overhead (total minus
   generation) as a share of the request, per route (math pays its verifier).
 
@@ -416,6 +417,15 @@ def _print(report: dict[str, Any]) -> None:
             f"  last token to end of stream: direct {t['direct_end_ms']:.1f} ms, serve "
             f"{t['serve_end_ms']:.1f} ms, added {t['added_end_ms']:.1f} ms"
         )
+        for name, what in (
+            ("proxy", "a bare FastAPI proxy relaying the upstream's bytes"),
+            ("graph_proxy", "that proxy streaming through a no-op LangGraph graph"),
+        ):
+            if f"{name}_added_first_ms" in t:
+                print(
+                    f"  floor, {what}: added {t[f'{name}_added_first_ms']:.1f} ms "
+                    f"first token, {t[f'{name}_added_per_token_ms']:.2f} ms per token"
+                )
     if m := report.get("model"):
         print(
             f"\n[model] Router.invoke, bundled model, max_tokens {m['max_tokens']}"

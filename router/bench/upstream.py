@@ -1,5 +1,8 @@
 """``serve`` streaming in front of a real ``python -m llama_cpp.server`` (the bundled
-GGUF) against that upstream called directly, request by request, interleaved."""
+GGUF) against that upstream called directly, request by request, interleaved; and,
+as floors, a bare FastAPI proxy and the same proxy streaming through a no-op LangGraph
+graph of the router's shape (:data:`~qwen_router.bench.baselines.BARE_PROXY`,
+:data:`~qwen_router.bench.baselines.BARE_GRAPH_PROXY`)."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from qwen_router.bench.baselines import BARE_GRAPH_PROXY, BARE_PROXY
 from qwen_router.bench.server import (
     free_port,
     median,
@@ -106,33 +110,36 @@ def bench_stream(
     )
     log = (tmp / "llama_server.log").open("w+b")
     llama = _start_llama_server(gguf, up_port, log)
-    serve = None
+    procs: list[subprocess.Popen[Any]] = []
     try:
         wait_ready_models(upstream, llama)
-        serve = start_server(profile, port, 1)
-        wait_ready(f"http://127.0.0.1:{port}", serve, 1)
-        ours = f"http://127.0.0.1:{port}"
+        urls = {"direct": upstream}
+        for name, source in (("proxy", BARE_PROXY), ("graph_proxy", BARE_GRAPH_PROXY)):
+            script = tmp / f"bare_{name}.py"
+            script.write_text(source, encoding="utf-8")
+            proxy_port = free_port()
+            argv = [str(script), str(proxy_port), upstream, str(profile)]
+            procs.append(subprocess.Popen([sys.executable, *argv]))
+            urls[name] = f"http://127.0.0.1:{proxy_port}"
+            wait_ready(urls[name], procs[-1], 1)
+        procs.append(start_server(profile, port, 1))
+        urls["serve"] = f"http://127.0.0.1:{port}"
+        wait_ready(urls["serve"], procs[-1], 1)
 
         async def measure() -> dict[str, list[Sample]]:
-            got: dict[str, list[Sample]] = {
-                "direct": [],
-                "serve": [],
-            }
+            got: dict[str, list[Sample]] = {name: [] for name in urls}
             async with httpx.AsyncClient(timeout=120) as client:
-                for url in (upstream, ours):  # warm-up: engine probe, connections
+                for url in urls.values():  # warm-up: engine probe, connections
                     await _stream_once(client, url, max_tokens)
                 for _ in range(rounds * requests):
-                    got["direct"].append(
-                        await _stream_once(client, upstream, max_tokens)
-                    )
-                    got["serve"].append(await _stream_once(client, ours, max_tokens))
+                    for name, url in urls.items():
+                        got[name].append(await _stream_once(client, url, max_tokens))
             return got
 
         got = asyncio.run(measure())
     finally:
-        for proc in (serve, llama):
-            if proc is not None:
-                stop_process(proc)
+        for proc in [*procs, llama]:
+            stop_process(proc)
         log.close()
 
     def per_token(rows: list[Sample]) -> float | None:
@@ -142,23 +149,25 @@ def bench_stream(
     def tail(rows: list[Sample]) -> float | None:
         return median([total - last for _, last, total, _ in rows])
 
-    d, s = got["direct"], got["serve"]
-    out = {
-        "requests": len(d),
+    out: dict[str, Any] = {
+        "requests": len(got["direct"]),
         "max_tokens": max_tokens,
-        "tokens": median([r[3] for r in s]),
-        # like for like: the same prompt gives the same content tokens on both sides
-        "tokens_each": {"direct": median([r[3] for r in d]), "serve": median([r[3] for r in s])},
-        "direct_first_ms": median([r[0] for r in d]) * 1000,  # type: ignore[operator]
-        "serve_first_ms": median([r[0] for r in s]) * 1000,  # type: ignore[operator]
-        "direct_per_token_ms": (per_token(d) or 0.0) * 1000,
-        "serve_per_token_ms": (per_token(s) or 0.0) * 1000,
-        "direct_end_ms": (tail(d) or 0.0) * 1000,  # last token to the end of the stream
-        "serve_end_ms": (tail(s) or 0.0) * 1000,
+        "tokens": median([r[3] for r in got["serve"]]),
+        # like for like: the same prompt gives the same content tokens on every side
+        "tokens_each": {
+            name: median([r[3] for r in rows]) for name, rows in got.items()
+        },
     }
-    out["added_first_ms"] = out["serve_first_ms"] - out["direct_first_ms"]
-    out["added_per_token_ms"] = out["serve_per_token_ms"] - out["direct_per_token_ms"]
-    out["added_end_ms"] = out["serve_end_ms"] - out["direct_end_ms"]
+    for name, rows in got.items():
+        out[f"{name}_first_ms"] = median([r[0] for r in rows]) * 1000  # type: ignore[operator]
+        out[f"{name}_per_token_ms"] = (per_token(rows) or 0.0) * 1000
+        out[f"{name}_end_ms"] = (tail(rows) or 0.0) * 1000  # last token to stream end
+    for name in ("serve", "proxy", "graph_proxy"):
+        prefix = "" if name == "serve" else f"{name}_"
+        for part in ("first", "per_token", "end"):
+            out[f"{prefix}added_{part}_ms"] = (
+                out[f"{name}_{part}_ms"] - out[f"direct_{part}_ms"]
+            )
     return out
 
 

@@ -35,7 +35,7 @@ from qwen_router.tool_turns import (
     verify_structured,
 )
 from qwen_router.tools.math.repair import choose_repair
-from qwen_router.types import Message, RouteResult, Timings, TraceEvent, Usage
+from qwen_router.types import Message, RouteResult, Timings, TraceEvent
 
 from .assets import REPAIR_TEMPLATE, CompiledAssets
 from .planning import trace_event
@@ -245,7 +245,7 @@ def _after_generation(state: RouterState, out: _Tokens) -> dict[str, Any]:
         "answered_by": str(spec),
         "message_id": out.message_id,
         "attempts": out.attempts,
-        "usage": state.get("usage", Usage()) + result.usage,
+        "usage": state["usage"] + result.usage if "usage" in state else result.usage,
         "timings": timings,
         "trace": trace,
     }

@@ -9,11 +9,13 @@ else ``other``. So the number of series does not grow with the names clients sen
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Histogram
 from qwen_router.backends.registry import backend_names
 from qwen_router.types import RouteResult
 
-__all__ = ["CallHistograms"]
+__all__ = ["CallHistograms", "SeriesCache"]
 
 _LABELS = ("route", "backend", "model")
 _SECONDS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120)
@@ -22,11 +24,37 @@ _RATE = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 _BYTES = tuple(float(2**n) for n in range(24, 38))  # 16 MiB .. 128 GiB
 
 
+class SeriesCache:
+    """A metric's labelled series, looked up once per label set.
+
+    ``prometheus_client``'s ``labels()`` checks the names and takes a lock on every
+    call (about 2 us, a dozen times per request); label values here are bounded, so a
+    server only ever uses a few series. Past ``limit`` entries the cache starts over.
+    """
+
+    def __init__(self, limit: int = 10_000) -> None:
+        self._series: dict[tuple[Any, ...], Any] = {}
+        self.limit = limit
+
+    def __call__(self, metric: Any, **labels: str) -> Any:
+        key = (id(metric), *labels.items())
+        series = self._series.get(key)
+        if series is None:
+            if len(self._series) >= self.limit:
+                self._series.clear()
+            series = self._series[key] = metric.labels(**labels)
+        return series
+
+    def __len__(self) -> int:
+        return len(self._series)
+
+
 class CallHistograms:
     """Observe one answered request's timings and memory."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self._backends: frozenset[str] | None = None
+        self.series = SeriesCache()
 
         def hist(name: str, doc: str, buckets: tuple[float, ...]) -> Histogram:
             return Histogram(name, doc, _LABELS, buckets=buckets, registry=registry)
@@ -85,7 +113,7 @@ class CallHistograms:
             "model": model,
         }
         t, usage = result.timings, result.usage
-        self.queue.labels(**labels).observe(t.queue_ms / 1000)
+        self.series(self.queue, **labels).observe(t.queue_ms / 1000)
         for hist, value in (
             (self.ttft, None if t.first_token_ms is None else t.first_token_ms / 1000),
             (self.prefill, t.prefill_tokens_per_s),
@@ -95,6 +123,6 @@ class CallHistograms:
             (self.cuda_peak, usage.cuda_peak_bytes),
         ):
             if value is not None:
-                hist.labels(**labels).observe(value)
+                self.series(hist, **labels).observe(value)
         if usage.rss_delta_bytes is not None and usage.rss_delta_bytes > 0:
-            self.rss_growth.labels(**labels).observe(usage.rss_delta_bytes)
+            self.series(self.rss_growth, **labels).observe(usage.rss_delta_bytes)

@@ -91,10 +91,11 @@ def tracer() -> Any | None:
     if cached is not None and cached[0] is provider:
         return cached[1]
     if isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider)):
-        return None
-    from qwen_router import __version__
+        found = None  # remembered too: the next call is one identity check
+    else:
+        from qwen_router import __version__
 
-    found = provider.get_tracer("qwen_router", __version__)
+        found = provider.get_tracer("qwen_router", __version__)
     _state["cached"] = (provider, found)
     return found
 

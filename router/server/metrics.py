@@ -18,7 +18,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from qwen_router.observability.prometheus import CallHistograms
+from qwen_router.observability.prometheus import CallHistograms, SeriesCache
 from qwen_router.types import RouteResult
 
 __all__ = ["CONTENT_TYPE", "OTHER", "Metrics"]
@@ -103,6 +103,7 @@ class Metrics:
         )
         # TTFT, tokens/s, queue wait, memory per answered request (observability)
         self.calls = CallHistograms(r)
+        self.series = SeriesCache()
 
     def model_label(self, model: str) -> str:
         """``model`` when the profile names it (or it is empty), else ``other``."""
@@ -112,7 +113,7 @@ class Metrics:
         return route if not route or route in self.known_routes else OTHER
 
     def stage(self, stage: str) -> None:
-        self.stages.labels(stage=stage).inc()
+        self.series(self.stages, stage=stage).inc()
 
     def result(
         self,
@@ -126,10 +127,10 @@ class Metrics:
         """Count one answered request."""
         route, model = self.route_label(result.route), self.model_label(result.model)
         planned = self.model_label(planned)
-        self.requests.labels(
-            api=api, route=route, model=model, stream=str(stream).lower()
+        self.series(
+            self.requests, api=api, route=route, model=model, stream=str(stream).lower()
         ).inc()
-        self.latency.labels(api=api, route=route, model=model).observe(seconds)
+        self.series(self.latency, api=api, route=route, model=model).observe(seconds)
         usage = result.usage
         for kind, value in (
             ("prompt", usage.prompt_tokens),
@@ -137,15 +138,16 @@ class Metrics:
             ("thinking", usage.thinking_tokens),
         ):
             if value:
-                self.tokens.labels(route=route, model=model, kind=kind).inc(value)
+                self.series(self.tokens, route=route, model=model, kind=kind).inc(value)
         if model != planned:
-            self.fallbacks.labels(route=route, planned=planned, model=model).inc()
+            self.series(self.fallbacks, route=route, planned=planned, model=model).inc()
         if result.repairs:
-            self.repairs.labels(route=route).inc(result.repairs)
+            self.series(self.repairs, route=route).inc(result.repairs)
         self.calls.observe(result, route=route, model=model)
 
     def error(self, api: str, status: int, *, route: str = "", model: str = "") -> None:
-        self.errors.labels(
+        self.series(
+            self.errors,
             api=api,
             route=self.route_label(route),
             model=self.model_label(model),
@@ -153,7 +155,7 @@ class Metrics:
         ).inc()
 
     def reject(self, reason: str) -> None:
-        self.rejected.labels(reason=reason).inc()
+        self.series(self.rejected, reason=reason).inc()
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

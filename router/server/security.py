@@ -161,7 +161,7 @@ class ConcurrencyGate:
         if sem is None:
             sem = self._semaphores[backend] = asyncio.Semaphore(self._limit(backend))
         if sem.locked():
-            queued = self._metrics.queued.labels(backend=backend)
+            queued = self._metrics.series(self._metrics.queued, backend=backend)
             queued.inc()
             try:
                 await asyncio.wait_for(
@@ -179,11 +179,11 @@ class ConcurrencyGate:
                 queued.dec()
         else:
             await sem.acquire()
-        self._metrics.in_flight.labels(backend=backend).inc()
+        self._metrics.series(self._metrics.in_flight, backend=backend).inc()
         return Lease(self, backend)
 
     def _release(self, backend: str) -> None:
-        self._metrics.in_flight.labels(backend=backend).dec()
+        self._metrics.series(self._metrics.in_flight, backend=backend).dec()
         self._semaphores[backend].release()
 
 

@@ -113,3 +113,26 @@ def test_queue_wait_is_measured_at_the_gate(ollama: Any, ollama_profile: Any) ->
         metrics = client.get("/metrics").text
     count = re.search(r"qwen_router_queue_wait_seconds_count\{[^}]*\} (\S+)", metrics)
     assert count is not None and float(count.group(1)) == 2.0
+
+
+def test_series_cache_hands_back_the_series_that_labels_would() -> None:
+    from prometheus_client import CollectorRegistry, Counter, generate_latest
+    from qwen_router.observability.prometheus import SeriesCache
+
+    registry = CollectorRegistry()
+    counter = Counter("demo", "demo", ["route", "model"], registry=registry)
+    series = SeriesCache(limit=3)
+    series(counter, route="code", model="m").inc()
+    series(counter, model="m", route="code").inc()  # same series, other keyword order
+    series(counter, route="math", model="m").inc(5)
+    code = counter.labels(route="code", model="m")
+    assert series(counter, route="code", model="m") is code
+    text = generate_latest(registry).decode()
+    assert 'demo_total{model="m",route="code"} 2.0' in text
+    assert 'demo_total{model="m",route="math"} 5.0' in text
+    for n in range(5):  # past its limit the cache starts over; counts are kept
+        series(counter, route=f"r{n}", model="m").inc()
+    assert len(series) <= 3
+    series(counter, route="code", model="m").inc()
+    text = generate_latest(registry).decode()
+    assert 'demo_total{model="m",route="code"} 3.0' in text

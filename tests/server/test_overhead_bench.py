@@ -21,14 +21,20 @@ def test_stream_pair_generates_the_same_tokens_on_both_sides(tmp_path: Path) -> 
     showed up as "per-token" overhead."""
     report = bench_stream(tmp_path, rounds=1, requests=2, max_tokens=8)
     each = report["tokens_each"]
-    assert each["direct"] == each["serve"] and each["serve"] >= 2
-    for side in ("direct", "serve"):
+    # the floors (a bare proxy, and that proxy through a no-op graph) relay the same
+    # tokens: each side streams the same answer
+    assert set(each) == {"direct", "proxy", "graph_proxy", "serve"}
+    assert len(set(each.values())) == 1 and each["serve"] >= 2
+    for side in each:
         assert report[f"{side}_first_ms"] > 0
         assert report[f"{side}_per_token_ms"] > 0
         assert report[f"{side}_end_ms"] >= 0
     # the per-token gap is first to last content token; the tail is reported apart
     assert report["added_end_ms"] == pytest.approx(
         report["serve_end_ms"] - report["direct_end_ms"]
+    )
+    assert report["graph_proxy_added_first_ms"] == pytest.approx(
+        report["graph_proxy_first_ms"] - report["direct_first_ms"]
     )
 
 
