@@ -34,7 +34,7 @@ from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 import openai
-from openai.types.chat import ChatCompletion, ChatCompletionChunk
+from openai.types.chat import ChatCompletion
 from qwen_router.backends.token_count import fill_usage
 from qwen_router.errors import BackendError, ConfigError
 
@@ -265,7 +265,7 @@ class OpenAIBackend(ContinuationMixin, BaseBackend):
         ctx = ErrorContext(self.url_for(kwargs["model"]), kwargs["model"])
         with self._map_errors(ctx):
             reply = self._sync(ctx.base_url).post(
-                _CHAT_PATH, **_post_args(kwargs), stream_cls=openai.Stream[ChatCompletionChunk]
+                _CHAT_PATH, **_post_args(kwargs), stream_cls=openai.Stream[object]
             )
             if not kwargs["stream"]:
                 yield completion_delta(reply)
@@ -314,7 +314,7 @@ class OpenAIBackend(ContinuationMixin, BaseBackend):
             reply = await self._async(ctx.base_url).post(
                 _CHAT_PATH,
                 **_post_args(kwargs),
-                stream_cls=openai.AsyncStream[ChatCompletionChunk],
+                stream_cls=openai.AsyncStream[object],  # events as dicts: see wire
             )
             if not kwargs["stream"]:
                 yield completion_delta(reply)

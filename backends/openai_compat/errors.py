@@ -27,6 +27,7 @@ from qwen_router.errors import (
 )
 
 from ..errors_map import lookup, translating
+from .wire import MalformedEvent
 
 __all__ = ["ERROR_TABLE", "ErrorContext", "map_errors", "translate"]
 
@@ -160,6 +161,7 @@ ERROR_TABLE: tuple[tuple[type[BaseException], Mapper], ...] = (
     (openai.InvalidWebhookSignatureError, _client),
     (openai.OpenAIError, _client),  # e.g. a failing credentials provider
     (json.JSONDecodeError, _malformed),  # a broken SSE data line
+    (MalformedEvent, _malformed),  # an SSE data line that is not a JSON object
 )
 _CAUGHT = tuple(cls for cls, _ in ERROR_TABLE)
 

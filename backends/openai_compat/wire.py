@@ -19,6 +19,7 @@ from ..tool_calls import ToolCallAssembler
 from ..types import GenerateRequest, RawDelta
 
 __all__ = [
+    "MalformedEvent",
     "chunk_deltas",
     "completion_delta",
     "open_thought",
@@ -141,26 +142,72 @@ def _usage(usage: Any) -> Usage | None:
     )
 
 
+class MalformedEvent(ValueError):
+    """A streamed event, or a part of one, that is not a JSON object."""
+
+
+class _Fields:
+    """Attribute access over a parsed JSON object, read as the SDK's models are: an
+    absent field is ``None``.
+
+    The openai SDK builds a pydantic model of every streamed event (about 0.1 ms
+    each: a streaming server's largest cost per token); the stream reads a few fields
+    of each, so events stay the dicts ``json.loads`` made.
+    """
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self._data = data
+
+    def __getattr__(self, name: str) -> Any:
+        value = self._data.get(name)
+        if isinstance(value, dict):
+            return _Fields(value)
+        if isinstance(value, list):
+            return [_Fields(v) if isinstance(v, dict) else v for v in value]
+        return value
+
+
+def _fields(value: Any, what: str) -> _Fields:
+    """``value`` when it is an object (``None``: an empty one)."""
+    if isinstance(value, _Fields):
+        return value
+    if value is None:
+        return _Fields({})
+    kind = type(value).__name__
+    raise MalformedEvent(f"a stream event's {what} is {kind}, not an object")
+
+
 def chunk_deltas(
-    chunk: Any, calls: ToolCallAssembler | None = None
+    event: Any, calls: ToolCallAssembler | None = None
 ) -> Iterator[RawDelta]:
-    """One SSE chunk; each content chunk counts as one token until usage arrives.
+    """One SSE chunk, the event's JSON object; each content chunk counts as one token
+    until usage arrives.
 
     Tool-call fragments go to ``calls``; the chunk with the finish reason carries
     the whole calls.
+
+    Raises:
+        MalformedEvent: the event, its choice or its delta is not a JSON object.
     """
-    for choice in chunk.choices[:1]:
-        text, thinking = choice.delta.content or "", _reasoning(choice.delta)
+    if not isinstance(event, Mapping):
+        raise MalformedEvent(f"a stream event is {type(event).__name__}, not an object")
+    chunk = _Fields(event)
+    for item in (chunk.choices or [])[:1]:
+        choice = _fields(item, "choice")
+        delta = _fields(choice.delta, "delta")
+        text, thinking = delta.content or "", _reasoning(delta)
         tokens = 1 if (text or thinking) else 0
         done: list[ToolCall] = []
         if calls is not None:
-            calls.add(getattr(choice.delta, "tool_calls", None))
+            calls.add(delta.tool_calls)
             if choice.finish_reason:
                 done = calls.finish()
         yield RawDelta(text=text, thinking=thinking, tokens=tokens, tool_calls=done,
                        finish_reason=choice.finish_reason)  # fmt: skip
-    if (usage := _usage(chunk.usage)) is not None:
-        yield RawDelta(usage=usage)
+    if chunk.usage is not None:
+        yield RawDelta(usage=_usage(_fields(chunk.usage, "usage")))
 
 
 def completion_delta(reply: Any) -> RawDelta:

@@ -161,6 +161,18 @@ def test_an_error_event_mid_stream_is_a_response_error(
     assert "engine died" in str(info.value)
 
 
+def test_a_stream_event_that_is_not_an_object_is_a_malformed_response(
+    backend: OpenAIBackend, openai_server: OpenAITestServer
+) -> None:
+    """Events are read as plain JSON (no SDK model per event): one that is not an
+    object is a 502 naming the server, not an AttributeError from deep inside."""
+    openai_server.faults.garbage_after = 1
+    with pytest.raises(BackendResponseError) as info:
+        list(backend.stream(_request()))
+    assert info.value.status_code == 502
+    assert "malformed" in str(info.value) and openai_server.base_url in str(info.value)
+
+
 def test_async_errors_are_mapped_too(
     backend: OpenAIBackend, openai_server: OpenAITestServer
 ) -> None:

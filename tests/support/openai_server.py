@@ -72,6 +72,7 @@ class Faults:
     stall_s: float = 0.0  # wait before answering, then close without a reply
     drop_after: int | None = None  # stream this many deltas, then cut the connection
     error_after: int | None = None  # stream this many deltas, then a data: {"error"}
+    garbage_after: int | None = None  # this many deltas, then a data: [1, 2]
     api_key: str | None = None  # demand ``Authorization: Bearer <api_key>``
     reasoning_field: str = "reasoning_content"  # newer vLLM: "reasoning"
     ignore_continue: bool = False  # llama-cpp-python: a fresh reply, never a continuation
@@ -125,7 +126,7 @@ class _Handler(JSONHandler):
         error = {"message": message, "type": kind, "param": None, "code": status}
         self._json(status, {"error": error})
 
-    def _event(self, obj: dict[str, Any] | str) -> None:
+    def _event(self, obj: dict[str, Any] | list[Any] | str) -> None:
         payload = obj if isinstance(obj, str) else json.dumps(obj)
         self._chunk(f"data: {payload}\n\n".encode())
 
@@ -279,6 +280,11 @@ class _Handler(JSONHandler):
                 return
             if faults.error_after is not None and sent >= faults.error_after:
                 self._event({"error": {"message": "engine died", "code": 500}})
+                self._event("[DONE]")
+                self._end_chunked()
+                return
+            if faults.garbage_after is not None and sent >= faults.garbage_after:
+                self._event([1, 2])  # valid JSON, not an event object
                 self._event("[DONE]")
                 self._end_chunked()
                 return
