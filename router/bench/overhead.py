@@ -311,7 +311,7 @@ def run(
     clients: int = 16,
     workers: Sequence[int] = (1, 2),
     calls: int = 300,
-    stream_requests: int = 3,
+    stream_requests: int = 6,
     max_tokens: int = 16,
 ) -> dict[str, Any]:
     """Measure the chosen sections; the report as a dict.
@@ -452,7 +452,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=16, help="serve: clients")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="serve")
     parser.add_argument("--calls", type=int, default=300, help="graph: per round")
-    parser.add_argument("--streams", type=int, default=3, help="stream: per round")
+    parser.add_argument("--streams", type=int, default=6, help="stream: per round")
     parser.add_argument("--max-tokens", type=int, default=16, help="stream, model")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
