@@ -130,6 +130,11 @@ class OllamaBackend(RawPromptBackend):
             finally:
                 getattr(parts, "close", lambda: None)()
 
+    def _vision_unknown(self, request: GenerateRequest) -> bool:
+        """Whether :meth:`_require_vision` must ask the server (images, new model)."""
+        has_images = any(m.images for m in request.messages)
+        return has_images and request.model not in self._capabilities
+
     def _require_vision(self, request: GenerateRequest) -> None:
         """Images only go to models whose ``/api/show`` lists ``vision``.
 
@@ -236,7 +241,10 @@ class OllamaBackend(RawPromptBackend):
         self, request: GenerateRequest, stats: ServerStats, *, stream: bool = True
     ) -> AsyncIterator[RawDelta]:
         kwargs = self.requests.chat(request, stream=stream)
-        await asyncio.to_thread(self._require_vision, request)
+        if self._vision_unknown(request):  # /api/show: blocking I/O, off the loop
+            await asyncio.to_thread(self._require_vision, request)
+        else:  # no images, or the answer is known: no thread hop
+            self._require_vision(request)
         try:
             async for delta in self._arun("chat", kwargs, stats):
                 yield delta

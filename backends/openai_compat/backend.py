@@ -169,6 +169,16 @@ class OpenAIBackend(ContinuationMixin, BaseBackend):
             self.engine_for(request.model)
         return 0.0
 
+    async def aprepare(self, request: GenerateRequest) -> float:
+        """The probe in a worker thread, only when it has to run: every other request
+        starts at once, not after a thread hop."""
+        if request.thinking_budget is None or self._engine_known(request.model):
+            return 0.0
+        return await super().aprepare(request)
+
+    def _engine_known(self, model: str) -> bool:
+        return self.engine.engine != "auto" or self.url_for(model) in self._engines
+
     def _finish_hook(self, request: GenerateRequest) -> ResultHook:
         """Count the prompt locally when the server sent no usage; mark a natively
         enforced budget."""

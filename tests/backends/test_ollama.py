@@ -25,6 +25,7 @@ from qwen_router.errors import (
 )
 from qwen_router.types import GenerationParams, ImagePart, Message, TextPart
 from support.ollama_server import OllamaTestServer
+from support.thread_hops import thread_hops
 
 pytestmark = pytest.mark.timeout(120)  # hang guard only
 
@@ -167,6 +168,23 @@ def test_images_to_a_model_without_vision_are_refused(
     with pytest.raises(ModelCapabilityError, match="cannot read images"):
         backend.generate(GenerateRequest(model="qwen2.5:tiny", messages=[message]))
     assert not _bodies(ollama_server)  # refused after /api/show, before any chat
+
+
+def test_only_an_image_request_to_an_unseen_model_leaves_the_event_loop(
+    backend: OllamaBackend,
+) -> None:
+    """Before, every async chat checked vision support in a worker thread, a thread
+    hop before the request went out; only ``/api/show`` (images, first time) does."""
+
+    async def chat(request: GenerateRequest) -> None:
+        async for _ in backend.astream(request):
+            pass
+
+    assert thread_hops(lambda: chat(_req())) == 0
+    message = Message(role="user", content=[TextPart(text="x"), ImagePart(image=PNG)])
+    image = GenerateRequest(model="qwen2.5vl:tiny", messages=[message], params=PARAMS)
+    assert thread_hops(lambda: chat(image)) == 1  # /api/show, then the chat
+    assert thread_hops(lambda: chat(image)) == 0  # its capabilities are known now
 
 
 @pytest.mark.parametrize(

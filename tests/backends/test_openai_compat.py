@@ -21,6 +21,7 @@ from qwen_router.backends.registry import create_backend
 from qwen_router.types import GenerationParams, ImagePart, Message, TextPart
 from support.loopback import free_port
 from support.openai_server import OpenAITestServer
+from support.thread_hops import thread_hops
 
 QWEN2 = "qwen2.5-tiny"
 QWEN3 = "qwen3-tiny"
@@ -325,3 +326,14 @@ def test_endpoints_send_each_model_to_its_own_cluster(
     other = backend.health(QWEN3)
     assert not other.available and nobody in other.detail
     backend.close()
+
+
+def test_only_a_budgeted_request_to_an_unknown_engine_leaves_the_event_loop(
+    backend: OpenAIBackend,
+) -> None:
+    """Before, every streamed request ran ``prepare`` in a worker thread (a thread hop
+    before the first byte went out), though it does nothing without a budget."""
+    assert thread_hops(lambda: backend.aprepare(_request())) == 0
+    budgeted = _request(thinking=True, thinking_budget=16)
+    assert thread_hops(lambda: backend.aprepare(budgeted)) == 1  # the engine probe
+    assert thread_hops(lambda: backend.aprepare(budgeted)) == 0  # known from now on
