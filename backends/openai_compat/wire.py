@@ -189,7 +189,8 @@ def chunk_deltas(
     the whole calls.
 
     Raises:
-        MalformedEvent: the event, its choice or its delta is not a JSON object.
+        MalformedEvent: the event, its choice, delta or usage is not a JSON object,
+            or its tool calls are not a list.
     """
     if not isinstance(event, Mapping):
         raise MalformedEvent(f"a stream event is {type(event).__name__}, not an object")
@@ -200,8 +201,11 @@ def chunk_deltas(
         text, thinking = delta.content or "", _reasoning(delta)
         tokens = 1 if (text or thinking) else 0
         done: list[ToolCall] = []
+        fragments = delta.tool_calls
+        if fragments is not None and not isinstance(fragments, list):
+            raise MalformedEvent("a stream event's tool_calls is not a list")
         if calls is not None:
-            calls.add(delta.tool_calls)
+            calls.add(fragments)
             if choice.finish_reason:
                 done = calls.finish()
         yield RawDelta(text=text, thinking=thinking, tokens=tokens, tool_calls=done,

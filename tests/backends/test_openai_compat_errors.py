@@ -291,3 +291,54 @@ def test_no_fallback_once_output_started_or_for_a_bad_request(
     assert info.value.status_code == 400
     assert [a.backend for a in attempts] == ["openai"]
     assert isinstance(info.value, RouterError)
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        [1, 2],
+        {"choices": ["text"]},
+        {"choices": [{"delta": "text"}]},
+        {"choices": [{"delta": {"tool_calls": {"index": 0}}}]},
+        {"choices": [], "usage": 7},
+    ],
+)
+def test_each_part_of_an_event_that_is_not_an_object_is_refused(
+    event: Any,
+) -> None:
+    """The shapes a broken upstream can send, read the way ``_adeltas`` reads them."""
+    from qwen_router.backends.openai_compat.wire import MalformedEvent, chunk_deltas
+
+    with pytest.raises(MalformedEvent):
+        list(chunk_deltas(event))
+
+
+def test_an_event_read_as_json_keeps_text_reasoning_tool_calls_and_usage() -> None:
+    from qwen_router.backends.openai_compat.wire import chunk_deltas
+    from qwen_router.backends.tool_calls import ToolCallAssembler
+
+    calls = ToolCallAssembler()
+    head = {"index": 0, "id": "call_1", "function": {"name": "add", "arguments": ""}}
+    args = {"index": 0, "function": {"arguments": '{"a": 1}'}}
+    events = [
+        {"choices": [{"delta": {"role": "assistant", "content": ""}}]},
+        {"choices": [{"delta": {"content": "Hi", "reasoning_content": "hmm"}}]},
+        {"choices": [{"delta": {"tool_calls": [head]}}]},
+        {"choices": [{"delta": {"tool_calls": [args]}, "finish_reason": "tool_calls"}]},
+        {"choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 3,
+                                  "completion_tokens_details": {"reasoning_tokens": 1}}},
+    ]  # fmt: skip
+    deltas = [d for e in events for d in chunk_deltas(e, calls)]
+    assert [(d.text, d.thinking, d.tokens) for d in deltas[:2]] == [
+        ("", "", 0),
+        ("Hi", "hmm", 1),
+    ]
+    finished = deltas[3]
+    assert finished.finish_reason == "tool_calls"
+    assert [(c.id, c.name, c.arguments) for c in finished.tool_calls] == [
+        ("call_1", "add", {"a": 1})
+    ]
+    usage = deltas[-1].usage
+    assert usage is not None
+    counts = (usage.prompt_tokens, usage.completion_tokens, usage.thinking_tokens)
+    assert counts == (5, 3, 1)
