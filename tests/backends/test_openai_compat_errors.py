@@ -320,13 +320,14 @@ def test_an_event_read_as_json_keeps_text_reasoning_tool_calls_and_usage() -> No
     calls = ToolCallAssembler()
     head = {"index": 0, "id": "call_1", "function": {"name": "add", "arguments": ""}}
     args = {"index": 0, "function": {"arguments": '{"a": 1}'}}
+    usage = {"prompt_tokens": 5, "completion_tokens": 3,
+             "completion_tokens_details": {"reasoning_tokens": 1}}  # fmt: skip
     events = [
         {"choices": [{"delta": {"role": "assistant", "content": ""}}]},
         {"choices": [{"delta": {"content": "Hi", "reasoning_content": "hmm"}}]},
         {"choices": [{"delta": {"tool_calls": [head]}}]},
         {"choices": [{"delta": {"tool_calls": [args]}, "finish_reason": "tool_calls"}]},
-        {"choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": 3,
-                                  "completion_tokens_details": {"reasoning_tokens": 1}}},
+        {"choices": [], "usage": usage},
     ]  # fmt: skip
     deltas = [d for e in events for d in chunk_deltas(e, calls)]
     assert [(d.text, d.thinking, d.tokens) for d in deltas[:2]] == [
@@ -338,7 +339,7 @@ def test_an_event_read_as_json_keeps_text_reasoning_tool_calls_and_usage() -> No
     assert [(c.id, c.name, c.arguments) for c in finished.tool_calls] == [
         ("call_1", "add", {"a": 1})
     ]
-    usage = deltas[-1].usage
-    assert usage is not None
-    counts = (usage.prompt_tokens, usage.completion_tokens, usage.thinking_tokens)
+    counted = deltas[-1].usage
+    assert counted is not None
+    counts = (counted.prompt_tokens, counted.completion_tokens, counted.thinking_tokens)
     assert counts == (5, 3, 1)
