@@ -34,6 +34,7 @@ from qwen_router.types import (
 from .deps import admitted, authorized, service_of, session_of
 from .disconnect import disconnect_watch
 from .errors import ApiError, status_for
+from .frames import Frame, placeholder
 from .responses import (
     OllamaChatResponse,
     OllamaDetails,
@@ -209,9 +210,19 @@ def _piece(
     return answer
 
 
+def _token_frame(name: str, chat: bool, thinking: bool) -> Frame:
+    """A stream line of text (and thinking): slots for ``created_at``, the text and
+    the thinking."""
+    slots = [placeholder(0), placeholder(1), placeholder(2) if thinking else ""]
+    piece = _piece(name, chat, slots[1], slots[2], done=False)
+    piece.created_at = slots[0]
+    return Frame(piece, 3 if thinking else 2, _line)
+
+
 async def _render(stream: RouteStream, name: str, chat: bool) -> AsyncIterator[str]:
     plan = stream.plan
     first = True
+    frames: dict[bool, Frame] = {}  # with thinking or not: a token's line
     try:
         async for event in stream:
             text, thinking = "", ""
@@ -221,11 +232,18 @@ async def _render(stream: RouteStream, name: str, chat: bool) -> AsyncIterator[s
                 text = REPAIR_NOTE  # marked as on the OpenAI stream
             if not (text or thinking):
                 continue
-            extra: dict[str, Any] = {}
-            if first:
-                extra["qwen_router"] = RouterMetadata(**plan.metadata())
+            if first:  # the first line also says how the request was routed
+                meta = RouterMetadata(**plan.metadata())
+                yield _line(
+                    _piece(name, chat, text, thinking, done=False, qwen_router=meta)
+                )
                 first = False
-            yield _line(_piece(name, chat, text, thinking, done=False, **extra))
+                continue
+            thinks = bool(thinking)
+            if thinks not in frames:
+                frames[thinks] = _token_frame(name, chat, thinks)
+            values = [_now(), text, thinking] if thinks else [_now(), text]
+            yield frames[thinks].render(values)
     except RouterError as exc:
         yield _line(OllamaStreamError(error=str(exc), status=status_for(exc)[0]))
         return

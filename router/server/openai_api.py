@@ -33,6 +33,7 @@ from qwen_router.types import (
 from .deps import admitted, authorized, service_of, session_of
 from .disconnect import disconnect_watch
 from .errors import error_payload, status_for
+from .frames import Frame, placeholder
 from .responses import (
     ChatCompletion,
     ChatCompletionChoice,
@@ -208,10 +209,11 @@ async def _render(
     stream: RouteStream, cid: str, created: int, include_usage: bool
 ) -> AsyncIterator[str]:
     plan = stream.plan
+    frames: dict[tuple[str, str], Frame] = {}  # (model, delta field): a token's chunk
 
-    def chunk(
+    def model_of(
         delta: ChunkDelta, finish: str | None = None, meta: dict[str, Any] | None = None
-    ) -> str:
+    ) -> ChatCompletionChunk:
         data = ChatCompletionChunk(
             id=cid,
             created=created,
@@ -224,16 +226,28 @@ async def _render(
             data.usage = None
         if meta is not None:
             data.qwen_router = RouterMetadata(**meta)
-        return _sse(data)
+        return data
+
+    def chunk(
+        delta: ChunkDelta, finish: str | None = None, meta: dict[str, Any] | None = None
+    ) -> str:
+        return _sse(model_of(delta, finish, meta))
+
+    def token(field: str, text: str) -> str:
+        frame = frames.get((plan.model, field))
+        if frame is None:
+            delta = ChunkDelta(**{field: placeholder(0)})
+            frame = frames[plan.model, field] = Frame(model_of(delta), 1, _sse)
+        return frame.render([text])
 
     yield chunk(ChunkDelta(role="assistant", content=""), meta=plan.metadata())
     try:
         async for event in stream:
             if event.type == "token":
                 if event.thinking:
-                    yield chunk(ChunkDelta(reasoning_content=event.thinking))
+                    yield token("reasoning_content", event.thinking)
                 if event.text:
-                    yield chunk(ChunkDelta(content=event.text))
+                    yield token("content", event.text)
             elif event.type == "node" and event.node == "repair":
                 yield chunk(ChunkDelta(content=REPAIR_NOTE))
     except RouterError as exc:
