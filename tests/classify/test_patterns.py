@@ -53,13 +53,20 @@ def test_the_rules_are_collected() -> None:
 
 @pytest.mark.parametrize("text", TEXTS)
 def test_folded_matching_finds_what_ignorecase_finds(text: str) -> None:
+    _assert_same_as_reference(CASELESS, text)
+
+
+def _assert_same_as_reference(rules: list[tuple[str, Rule]], text: str) -> None:
+    """Each rule finds what its source compiled with its flags finds in ``text``."""
     scan = ScanText.of(text)
-    for name, rule in CASELESS:
+    for name, rule in rules:
         reference = re.compile(rule.source, rule.flags)
-        assert rule.count(scan) == len(reference.findall(text)), name
-        got = rule.search(scan)
-        want = reference.search(text)
-        assert (got and got.span()) == (want and want.span()), name
+        assert rule.count(scan) == len(reference.findall(text)), (name, text)
+        got, want = rule.search(scan), reference.search(text)
+        assert (got and got.span()) == (want and want.span()), (name, text)
+        assert [m.span() for m in rule.finditer(scan)] == [
+            m.span() for m in reference.finditer(text)
+        ], (name, text)
 
 
 def test_texts_whose_folding_changes_length_keep_their_positions() -> None:
@@ -100,7 +107,8 @@ GATED = [(name, rule) for name, rule in RULES if rule.needs is not None]
 # numbers) match, miss by one character, or sit next to prose
 _FRAGMENTS = [
     "def f(x):", "  async def run (", "function (", "fn main(", "func Go(",
-    "int main (", "public static void main(", "Traceback (most recent call last)", "ValueError: bad",
+    "int main (", "public static void main(", "Traceback (most recent call last)",
+    "ValueError: bad",
     "error: expected", "line 12, in <module>", "segmentation fault", "at a.b(C.java:3)",
     "x = 1;", "{", "}", "=>", "->", "::", "+=", "==", "!=", "&&", "||", "console.log",
     "print(", "return", "<div>", "</p>", "SELECT a FROM t", "$name", "arr[i]", "x^2",
@@ -126,27 +134,15 @@ def test_the_gated_rules_are_the_costly_case_sensitive_ones() -> None:
     assert all(not rule.flags & re.IGNORECASE for _, rule in GATED)
 
 
-def _assert_same_as_pattern(text: str) -> None:
-    scan = ScanText.of(text)
-    for name, rule in GATED:
-        reference = re.compile(rule.source, rule.flags)
-        assert rule.count(scan) == len(reference.findall(text)), (name, text)
-        got, want = rule.search(scan), reference.search(text)
-        assert (got and got.span()) == (want and want.span()), (name, text)
-        assert [m.span() for m in rule.finditer(scan)] == [
-            m.span() for m in reference.finditer(text)
-        ], (name, text)
-
-
 @pytest.mark.parametrize("text", TEXTS)
 def test_a_rule_with_needs_finds_what_its_pattern_finds(text: str) -> None:
-    _assert_same_as_pattern(text)
+    _assert_same_as_reference(GATED, text)
 
 
 def test_needs_never_skips_a_match_in_mixed_fragments() -> None:
     texts = _fuzz_texts(1500)
     for text in texts:
-        _assert_same_as_pattern(text)
+        _assert_same_as_reference(GATED, text)
     for name, rule in GATED:  # the corpus reaches both sides of every gate
         assert rule.needs is not None
         gated_out = [t for t in texts if rule.needs.search(t) is None]
