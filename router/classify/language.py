@@ -260,7 +260,9 @@ def detect_language(prose: str, *, english_words_min: float = 0.25) -> LangResul
         words = [w.lower() for w in _WORD.findall(prose)]
         en_share, n_words = _english_share(words)
     else:
-        words = [w.lower() for w in _WORD.findall(prose) if _script_of(w[0]) == "latin"]
+        words = [
+            w.lower() for w in _WORD.findall(prose) if _script_of(w[0]) == "latin"
+        ]
         en_share, n_words = english_share(prose)
     if foreign:
         script, weight = foreign.most_common(1)[0]

@@ -150,6 +150,7 @@ _UNITS = Rule(
     r"dozen)\b",
     _I,
 )
+_ENDS_IN_QUESTION = re.compile(r"[?？]\s{0,8}$")
 _MATH: list[_Pattern] = [
     ("LaTeX", Rule(r"\\(frac|dfrac|sqrt|int|sum|prod|lim|cdot|times|pi|theta|"
                          r"alpha|beta|infty|le|ge|leq|geq|neq|boxed|binom|log|sin|cos|"
@@ -231,8 +232,6 @@ class Evidence:
     def scores(self) -> dict[str, float]:
         return {"code": self.code, "math": self.math}
 
-
-_ENDS_IN_QUESTION = re.compile(r"[?？]\s{0,8}$")
 
 def scan_view(text: str) -> str:
     """The part of ``text`` the rules scan: head and tail, at most ~4,000 chars."""
