@@ -72,10 +72,11 @@ class PromptTemplate(BaseModel):
         return out
 
     def _fill(self, text: str, context: _Context) -> str:
-        if not _has_syntax(text):  # plain text renders as itself: no Jinja run
+        template = _compiled(text)
+        if template is None:  # plain text renders as itself: no Jinja run
             return text.strip()
         try:
-            return _compiled(text).render(**context.variables()).strip()
+            return template.render(**context.variables()).strip()
         except TemplateError as exc:
             raise ConfigError(f"template {self.name!r} ({self.source}): {exc}") from None
 
@@ -97,15 +98,13 @@ class _Context:
         }
 
 
-def _has_syntax(source: str) -> bool:
-    """Whether ``source`` has a Jinja expression, statement or comment (the default
-    delimiters; line statements are off)."""
-    return any(start in source for start in ("{{", "{%", "{#"))
-
-
 @functools.lru_cache(maxsize=512)
 def _compiled(source: str) -> Any:
-    """Templates are data that rarely change: compile each source text once."""
+    """Templates are data that rarely change: compile each source text once.
+    ``None`` for a text without a Jinja expression, statement or comment (the default
+    delimiters; line statements are off): it renders as itself."""
+    if not any(start in source for start in ("{{", "{%", "{#")):
+        return None
     return _ENV.from_string(source)
 
 
