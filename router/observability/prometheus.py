@@ -52,9 +52,12 @@ class SeriesCache:
 class CallHistograms:
     """Observe one answered request's timings and memory."""
 
-    def __init__(self, registry: CollectorRegistry) -> None:
+    def __init__(
+        self, registry: CollectorRegistry, series: SeriesCache | None = None
+    ) -> None:
         self._backends: frozenset[str] | None = None
-        self.series = SeriesCache()
+        # the caller's cache (an empty one is falsy: it has a length)
+        self.series = series if series is not None else SeriesCache()
 
         def hist(name: str, doc: str, buckets: tuple[float, ...]) -> Histogram:
             return Histogram(name, doc, _LABELS, buckets=buckets, registry=registry)

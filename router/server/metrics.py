@@ -101,9 +101,9 @@ class Metrics:
             ["backend"],
             registry=r,
         )
+        self.series = SeriesCache()  # every labelled series of this registry
         # TTFT, tokens/s, queue wait, memory per answered request (observability)
-        self.calls = CallHistograms(r)
-        self.series = SeriesCache()
+        self.calls = CallHistograms(r, self.series)
 
     def model_label(self, model: str) -> str:
         """``model`` when the profile names it (or it is empty), else ``other``."""

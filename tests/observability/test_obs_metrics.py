@@ -136,3 +136,10 @@ def test_series_cache_hands_back_the_series_that_labels_would() -> None:
     series(counter, route="code", model="m").inc()
     text = generate_latest(registry).decode()
     assert 'demo_total{model="m",route="code"} 3.0' in text
+
+
+def test_the_servers_metrics_keep_one_series_cache() -> None:
+    from qwen_router.server.metrics import Metrics
+
+    metrics = Metrics()  # its cache is still empty (and so falsy) when it is shared
+    assert metrics.calls.series is metrics.series
