@@ -213,9 +213,9 @@ def _piece(
 def _token_frame(name: str, chat: bool, thinking: bool) -> Frame:
     """A stream line of text (and thinking): slots for ``created_at``, the text and
     the thinking."""
-    slots = [placeholder(0), placeholder(1), placeholder(2) if thinking else ""]
-    piece = _piece(name, chat, slots[1], slots[2], done=False)
-    piece.created_at = slots[0]
+    thought = placeholder(2) if thinking else ""  # "": no thinking field
+    piece = _piece(name, chat, placeholder(1), thought, done=False)
+    piece.created_at = placeholder(0)
     return Frame(piece, 3 if thinking else 2, _line)
 
 
