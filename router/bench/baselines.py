@@ -199,5 +199,14 @@ def bare_graph(router_graph: Any, **bodies: Any) -> Any:
     for source, targets in branches.items():
         # the common path: the first non-verify target (generate -> respond)
         pick = next((t for t in targets if t == "respond"), targets[-1])
-        builder.add_conditional_edges(source, lambda s, p=pick: p, targets)
+        builder.add_conditional_edges(source, _branch_to(pick), targets)
     return builder.compile()
+
+
+def _branch_to(target: str) -> Any:
+    # Async, as the nodes are: LangGraph runs a sync edge function of an async run in
+    # a worker thread, a hop the router's own edges do not make.
+    async def branch(state: Any) -> str:
+        return target
+
+    return branch

@@ -3,14 +3,19 @@ what it measured. Real servers on 127.0.0.1, real llama.cpp; no timing assertion
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from qwen_router.bench.baselines import bare_graph
 from qwen_router.bench.overhead import bench_serve
+from qwen_router.bench.server import PROMPT, overhead_profile
 from qwen_router.bench.upstream import bench_stream
+from qwen_router.core import Router
+from support.thread_hops import thread_hops
 
 
 @pytest.mark.slow
@@ -65,3 +70,20 @@ def test_graph_section_prints_its_ratio_as_json(tmp_path: Path) -> None:
     assert graph["calls_ratio"] == pytest.approx(
         graph["router_calls"] / graph["bare_calls"]
     )
+
+
+def test_the_bare_graph_floor_runs_on_the_event_loop(tmp_path: Path) -> None:
+    """Before, the floor's branch was a sync lambda, which LangGraph runs in a worker
+    thread: one thread hop per run that the router's own graph does not make, so the
+    floor was slower than the no-op graph it stands for."""
+    with Router(str(overhead_profile(tmp_path))) as router:
+        bare = bare_graph(router.graph)
+        assert thread_hops(lambda: router.ainvoke(PROMPT)) == 0
+        assert thread_hops(lambda: bare.ainvoke({"request": PROMPT})) == 0
+        # it still takes the router's common path: plan, generate, respond
+
+        async def steps() -> list[str]:
+            updates = bare.astream({"request": PROMPT}, stream_mode="updates")
+            return [name async for update in updates for name in update]
+
+        assert asyncio.run(steps()) == ["plan", "generate", "respond"]
