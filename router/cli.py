@@ -355,7 +355,7 @@ def _parser() -> argparse.ArgumentParser:
     models.set_defaults(func=_cmd_models)
 
     init = sub.add_parser("init", help="detect this machine and write a profile sized to it")
-    from .machine.command import add_arguments as init_arguments
+    from .machine.arguments import add_arguments as init_arguments
 
     init_arguments(init)
     init.set_defaults(func=_cmd_init)

@@ -69,6 +69,9 @@ def test_classify_command_skips_graph_and_http(tmp_path: Path) -> None:
     )
     skipped = ("langgraph", "langchain_core", "httpx", "jinja2", "llama_cpp")
     assert _present(names, HEAVY + TRACING + skipped) == []
+    # building the parser defines `init`'s options without its machine detection
+    machine = [n for n in names if n.startswith("qwen_router.machine.")]
+    assert machine == ["qwen_router.machine.arguments"]
 
 
 @pytest.mark.slow

@@ -18,27 +18,7 @@ from qwen_router.yaml_text import load_yaml
 from .detect import Machine, detect_machine
 from .sizing import InitPlan, plan_profile
 
-__all__ = ["add_arguments", "profile_yaml", "run"]
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--output", "-o", default="qwen-router.yaml", help="profile file to write"
-    )
-    parser.add_argument(
-        "--dry-run", action="store_true", help="print the YAML, write nothing"
-    )
-    parser.add_argument(
-        "--machine", help="plan for this machine description (YAML) instead"
-    )
-    parser.add_argument("--ollama-host", help="Ollama server to ask for pulled models")
-    parser.add_argument(
-        "--remote-vllm", help="base URL of a remote vLLM to serve every route"
-    )
-    parser.add_argument("--name", default="machine", help="the profile's name")
-    parser.add_argument(
-        "--force", action="store_true", help="overwrite an existing file"
-    )
+__all__ = ["profile_yaml", "run"]
 
 
 def profile_yaml(plan: InitPlan) -> str:
