@@ -4,6 +4,7 @@ what it measured. Real servers on 127.0.0.1, real llama.cpp; no timing assertion
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import json
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from qwen_router.bench.baselines import bare_graph
-from qwen_router.bench.overhead import bench_serve
+from qwen_router.bench.overhead import bench_serve, warm_up
 from qwen_router.bench.server import PROMPT, overhead_profile
 from qwen_router.bench.upstream import bench_stream
 from qwen_router.core import Router
@@ -87,3 +88,18 @@ def test_the_bare_graph_floor_runs_on_the_event_loop(tmp_path: Path) -> None:
             return [name async for update in updates for name in update]
 
         assert asyncio.run(steps()) == ["plan", "generate", "respond"]
+
+
+def test_the_warm_up_caches_bytecode_where_the_environment_forbids_writing_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, the cold-ask warm-up run wrote no bytecode under PYTHONDONTWRITEBYTECODE
+    (set on this machine), so every measured ``ask`` compiled the editable package
+    again: about 0.2 s that an installed copy does not pay and the bare scripts,
+    importing only pip-compiled packages, did not pay either."""
+    module = tmp_path / "bytecode_probe.py"
+    module.write_text("VALUE = 1\n", encoding="utf-8")
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    warm_up([sys.executable, "-c", "import bytecode_probe"])
+    assert Path(importlib.util.cache_from_source(str(module))).is_file()
