@@ -244,8 +244,9 @@ def warm_up(command: list[str]) -> None:
 
     An editable install (this repository's own) is compiled on first import; with
     ``PYTHONDONTWRITEBYTECODE`` set it would be compiled again on every start, about
-    0.2 s of a cold ``ask`` here that no installed copy pays (the third-party packages
-    both sides import were compiled by pip).
+    0.3 s of a cold ``ask`` on the 2-core VM the README's numbers come from, which no
+    installed copy pays (the third-party packages both sides import were compiled by
+    pip).
     """
     _first_byte(command, write_bytecode=True)
 
