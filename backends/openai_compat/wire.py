@@ -11,6 +11,7 @@ import base64
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from pydantic import ValidationError
 from qwen_router.images import load_image_bytes
 from qwen_router.thinking import THINK_CLOSE, THINK_OPEN
 from qwen_router.types import GenerationParams, Message, TextPart, ToolCall, Usage
@@ -169,6 +170,45 @@ class _Fields:
         return value
 
 
+def _list(value: Any, what: str) -> list[Any]:
+    """``value`` when it is a list (``None``: an empty one)."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        kind = type(value).__name__
+        raise MalformedEvent(f"a stream event's {what} is {kind}, not a list")
+    return value
+
+
+def _tool_fragments(fragments: Any) -> list[Any]:
+    """A delta's tool-call fragments, each an object whose index is an integer and
+    whose id, name and arguments are strings (any of them may be absent)."""
+    checked = _list(fragments, "tool_calls")
+    for fragment in checked:
+        part = _fields(fragment, "tool call")
+        function = _fields(part.function, "tool call's function")
+        index = part.index
+        if isinstance(index, bool) or not isinstance(index, (int, type(None))):
+            raise MalformedEvent("a stream event's tool call index is not an integer")
+        for name, value in (
+            ("id", part.id),
+            ("name", function.name),
+            ("arguments", function.arguments),
+        ):
+            if not isinstance(value, (str, type(None))):
+                what = f"a stream event's tool call {name}"
+                raise MalformedEvent(f"{what} is not a string")
+    return checked
+
+
+def _wrong_type(exc: ValidationError, what: str) -> MalformedEvent:
+    """An upstream value our types refuse (a count that is not an integer, a text
+    that is not a string): a malformed response, not an error of ours."""
+    problem = exc.errors()[0]
+    where = ".".join(str(p) for p in problem["loc"])
+    return MalformedEvent(f"{what}: {where}: {problem['msg']}")
+
+
 def _fields(value: Any, what: str) -> _Fields:
     """``value`` when it is an object (``None``: an empty one)."""
     if isinstance(value, _Fields):
@@ -189,42 +229,59 @@ def chunk_deltas(
     the whole calls.
 
     Raises:
-        MalformedEvent: the event, its choice, delta or usage is not a JSON object,
-            or its tool calls are not a list.
+        MalformedEvent: the event, its choice, delta, usage or a tool call is not a
+            JSON object, its choices or tool calls are not a list, or a value has the
+            wrong type (a count that is not an integer, a text that is not a string).
     """
     if not isinstance(event, Mapping):
         raise MalformedEvent(f"a stream event is {type(event).__name__}, not an object")
     chunk = _Fields(event)
-    for item in (chunk.choices or [])[:1]:
+    for item in _list(chunk.choices, "choices")[:1]:
         choice = _fields(item, "choice")
         delta = _fields(choice.delta, "delta")
         text, thinking = delta.content or "", _reasoning(delta)
         tokens = 1 if (text or thinking) else 0
         done: list[ToolCall] = []
-        fragments = delta.tool_calls
-        if fragments is not None and not isinstance(fragments, list):
-            raise MalformedEvent("a stream event's tool_calls is not a list")
+        fragments = _tool_fragments(delta.tool_calls)
         if calls is not None:
             calls.add(fragments)
             if choice.finish_reason:
                 done = calls.finish()
-        yield RawDelta(text=text, thinking=thinking, tokens=tokens, tool_calls=done,
-                       finish_reason=choice.finish_reason)  # fmt: skip
+        try:
+            out = RawDelta(text=text, thinking=thinking, tokens=tokens, tool_calls=done,
+                           finish_reason=choice.finish_reason)  # fmt: skip
+        except ValidationError as exc:
+            raise _wrong_type(exc, "a stream event's choice") from None
+        yield out
     if chunk.usage is not None:
-        yield RawDelta(usage=_usage(_fields(chunk.usage, "usage")))
+        try:
+            out = RawDelta(usage=_usage(_fields(chunk.usage, "usage")))
+        except ValidationError as exc:
+            raise _wrong_type(exc, "a stream event's usage") from None
+        yield out
 
 
 def completion_delta(reply: Any) -> RawDelta:
+    """A whole (non-streamed) completion as one delta.
+
+    Raises:
+        MalformedEvent: the completion has no choice, or a value of the wrong type.
+    """
+    if not getattr(reply, "choices", None):
+        raise MalformedEvent("the completion has no choices")
     choice = reply.choices[0]
     assembler = ToolCallAssembler()
     assembler.add(getattr(choice.message, "tool_calls", None))
-    return RawDelta(
-        text=choice.message.content or "",
-        thinking=_reasoning(choice.message),
-        tool_calls=assembler.finish(),
-        usage=_usage(reply.usage),
-        finish_reason=choice.finish_reason,
-    )
+    try:
+        return RawDelta(
+            text=choice.message.content or "",
+            thinking=_reasoning(choice.message),
+            tool_calls=assembler.finish(),
+            usage=_usage(reply.usage),
+            finish_reason=choice.finish_reason,
+        )
+    except ValidationError as exc:
+        raise _wrong_type(exc, "the completion") from None
 
 
 def open_thought(text: str) -> bool:

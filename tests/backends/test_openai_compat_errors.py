@@ -173,6 +173,23 @@ def test_a_stream_event_that_is_not_an_object_is_a_malformed_response(
     assert "malformed" in str(info.value) and openai_server.base_url in str(info.value)
 
 
+@pytest.mark.parametrize("stream", [True, False])
+def test_usage_that_is_not_token_counts_is_a_malformed_response(
+    backend: OpenAIBackend, openai_server: OpenAITestServer, stream: bool
+) -> None:
+    """Before, a count of the wrong type raised pydantic's ValidationError from
+    inside the backend (an internal error, no fallback); it is the server's fault."""
+    openai_server.faults.usage = {"prompt_tokens": "many", "completion_tokens": 1}
+    with pytest.raises(BackendResponseError) as info:
+        if stream:
+            list(backend.stream(_request()))
+        else:
+            backend.generate(_request())
+    assert info.value.status_code == 502
+    message = str(info.value)
+    assert "prompt_tokens" in message and openai_server.base_url in message
+
+
 def test_async_errors_are_mapped_too(
     backend: OpenAIBackend, openai_server: OpenAITestServer
 ) -> None:
@@ -301,6 +318,16 @@ def test_no_fallback_once_output_started_or_for_a_bad_request(
         {"choices": [{"delta": "text"}]},
         {"choices": [{"delta": {"tool_calls": {"index": 0}}}]},
         {"choices": [], "usage": 7},
+        # values of the wrong type
+        {"choices": 5},
+        {"choices": [{"delta": {"content": 5}}]},
+        {"choices": [{"delta": {}, "finish_reason": 7}]},
+        {"choices": [], "usage": {"prompt_tokens": "many", "completion_tokens": 1}},
+        {"choices": [{"delta": {"tool_calls": [5]}}]},
+        {"choices": [{"delta": {"tool_calls": [{"index": "a"}]}}]},
+        {"choices": [{"delta": {"tool_calls": [{"id": 3}]}}]},
+        {"choices": [{"delta": {"tool_calls": [{"function": "add"}]}}]},
+        {"choices": [{"delta": {"tool_calls": [{"function": {"arguments": {}}}]}}]},
     ],
 )
 def test_each_part_of_an_event_that_is_not_an_object_is_refused(
@@ -311,6 +338,16 @@ def test_each_part_of_an_event_that_is_not_an_object_is_refused(
 
     with pytest.raises(MalformedEvent):
         list(chunk_deltas(event))
+
+
+def test_a_completion_without_choices_is_refused() -> None:
+    """Before, ``choices: []`` raised an IndexError from inside the backend."""
+    from openai.types.chat import ChatCompletion
+    from qwen_router.backends.openai_compat.wire import MalformedEvent, completion_delta
+
+    reply = ChatCompletion.model_construct(id="c", choices=[], created=0, model="m")
+    with pytest.raises(MalformedEvent, match="no choices"):
+        completion_delta(reply)
 
 
 def test_an_event_read_as_json_keeps_text_reasoning_tool_calls_and_usage() -> None:

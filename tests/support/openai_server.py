@@ -77,6 +77,7 @@ class Faults:
     reasoning_field: str = "reasoning_content"  # newer vLLM: "reasoning"
     ignore_continue: bool = False  # llama-cpp-python: a fresh reply, never a continuation
     omit_usage: bool = False  # never send usage, even when include_usage is asked
+    usage: Any = None  # sent instead of the real usage object (a broken server's)
     # texts the model is made to generate (tool calls included), one per chat request;
     # with ``tools`` in the request they are parsed as vLLM's hermes parser does
     say: list[str] = field(default_factory=list)
@@ -263,7 +264,7 @@ class _Handler(JSONHandler):
             choice = {"index": 0, "message": message, "finish_reason": finish}
             out = {**base, "object": "chat.completion", "choices": [choice]}
             if not faults.omit_usage:
-                out["usage"] = _usage(end["usage"])
+                out["usage"] = faults.usage or _usage(end["usage"])
             self._json(200, out)
             return
         self._start_chunked("text/event-stream")
@@ -309,7 +310,8 @@ class _Handler(JSONHandler):
             finish = "tool_calls" if tools.calls else finish
         self._event({**base, "choices": [_choice({}, finish)]})
         if (body.get("stream_options") or {}).get("include_usage") and not faults.omit_usage:
-            self._event({**base, "choices": [], "usage": _usage(end["usage"])})
+            usage = faults.usage or _usage(end["usage"])
+            self._event({**base, "choices": [], "usage": usage})
         self._event("[DONE]")
         self._end_chunked()
 
