@@ -13,6 +13,7 @@ from typing import Any, TextIO
 from pydantic import ValidationError
 
 from .errors import InputError, RouterError
+from .startup import collection_paused
 from .types import GenerationParams, ImagePart, Message, TextPart
 
 __all__ = ["main"]
@@ -46,15 +47,41 @@ def _params(args: argparse.Namespace) -> GenerationParams | None:
     return GenerationParams(**fields) if fields else None
 
 
-def _router(args: argparse.Namespace) -> Any:
-    from .core import Router
-    from .observability.otel_setup import configure_tracing_from
-    from .settings import get_settings
+def _router(args: argparse.Namespace, messages: Sequence[Message]) -> tuple[Any, Any]:
+    """The command's Router, and the route decision for ``messages`` (``None``: the
+    graph classifies them itself, and reports what is wrong with them).
 
-    settings = get_settings()
-    configure_tracing_from(settings)  # OTEL_TRACES_EXPORTER unset: nothing happens
-    limits = settings.image_limits()
-    return Router(args.profile, template_dirs=args.templates or (), image_limits=limits)
+    The profile's classifier runs in a worker thread while the Router is built. That
+    build is mostly LangGraph's import, and a prompt whose words do not tell its
+    language loads py3langid's model (0.65 s on the README's VM, mostly LZMA
+    decompression, which runs without the GIL); so the two overlap.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with collection_paused():  # LangGraph's import and the graph live until exit
+        from .classify import default_classifier
+        from .core import Router
+        from .observability.otel_setup import configure_tracing_from
+        from .profiles import load_profile
+        from .settings import get_settings
+
+        settings = get_settings()
+        configure_tracing_from(settings)  # OTEL_TRACES_EXPORTER unset: nothing happens
+        profile = load_profile(args.profile)
+        classifier = default_classifier(profile)
+        with ThreadPoolExecutor(1, thread_name_prefix="qwen-router-classify") as pool:
+            early = pool.submit(classifier.classify, messages)
+            router = Router(
+                profile,
+                classifier=classifier,
+                template_dirs=args.templates or (),
+                image_limits=settings.image_limits(),
+            )
+            try:
+                decision = early.result()
+            except RouterError:
+                decision = None
+    return router, decision
 
 
 def _cmd_ask(args: argparse.Namespace) -> int:
@@ -102,7 +129,10 @@ def _ask(args: argparse.Namespace) -> int:
         "thinking": args.think,
         "thinking_budget": args.thinking_budget,
     }
-    with _router(args) as router:
+    router, decision = _router(args, messages)
+    if decision is not None:
+        options["decision"] = decision
+    with router:
         if args.json:
             result = router.invoke(messages, **options)
             print(json.dumps(result.summary(), ensure_ascii=False, default=str))
@@ -172,10 +202,11 @@ def _read_jsonl(path: str) -> Iterator[tuple[int, dict[str, Any] | None, str | N
 
 
 def _cmd_classify(args: argparse.Namespace) -> int:
-    from .classify import default_classifier
-    from .profiles import load_profile
+    with collection_paused():
+        from .classify import default_classifier
+        from .profiles import load_profile
 
-    classifier = default_classifier(load_profile(args.profile))
+        classifier = default_classifier(load_profile(args.profile))
     if args.jsonl is None:
         if args.text is None:
             raise InputError("give TEXT or --jsonl FILE")

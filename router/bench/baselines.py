@@ -155,9 +155,12 @@ BARE_LLAMA = _LLAMA.substitute(setup="")
 
 # The floor of a LangGraph CLI: the same script, after importing LangGraph (and with it
 # langchain-core and langsmith) and compiling a one-node graph, as any LangGraph
-# program must before its first step.
+# program must before its first step; with the garbage collector paused meanwhile, as
+# ``ask`` pauses it (``qwen_router.startup``), so that the floor stays a floor.
 BARE_GRAPH_LLAMA = _LLAMA.substitute(
-    setup="from typing import TypedDict\n"
+    setup="import gc\n"
+    "gc.disable()\n"
+    "from typing import TypedDict\n"
     "from langgraph.graph import END, START, StateGraph\n"
     "class State(TypedDict):\n"
     "    text: str\n"
@@ -166,6 +169,8 @@ BARE_GRAPH_LLAMA = _LLAMA.substitute(
     "builder.add_edge(START, 'generate')\n"
     "builder.add_edge('generate', END)\n"
     "graph = builder.compile()\n"
+    "gc.freeze()\n"
+    "gc.enable()\n"
 )
 
 

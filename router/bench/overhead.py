@@ -11,7 +11,9 @@ round (so that a change in machine load hits both) and reporting medians over ro
   same nodes and edges whose nodes do nothing: p50 of one client.
 - **cold ask**: ``qwen-router ask --max-tokens 1`` (the bundled SmolLM2 on llama.cpp,
   ``local`` profile) against a bare llama-cpp-python script that loads the same GGUF
-  and emits one token: wall time from ``exec`` to the first byte on stdout.
+  and emits one token: wall time from ``exec`` to the first byte on stdout
+  (``--ask-prompt``: a prompt other than "What is the capital of France?", e.g. one
+  whose words do not tell its language, so that the classifier loads py3langid).
 - **stream**: ``serve`` in front of a real ``python -m llama_cpp.server`` (bundled
   GGUF) against that upstream called directly: ms added to the first token and per
   token of an SSE stream; with, as floors, what a bare FastAPI proxy adds and what
@@ -20,7 +22,8 @@ round (so that a change in machine load hits both) and reporting medians over ro
   generation) as a share of the request, per route (math pays its verifier).
 
     qwen-router bench overhead [--rounds 3] [--seconds 2] [--concurrency 16]
-                               [--only serve graph ask stream model] [--json]
+                               [--only serve graph ask stream model]
+                               [--ask-prompt TEXT] [--json]
 """
 
 from __future__ import annotations
@@ -251,7 +254,7 @@ def warm_up(command: list[str]) -> None:
     _first_byte(command, write_bytecode=True)
 
 
-def bench_ask(tmp: Path, *, rounds: int) -> dict[str, Any]:
+def bench_ask(tmp: Path, *, rounds: int, prompt: str = ASK_PROMPT) -> dict[str, Any]:
     from qwen_router.backends.bundled import ensure_gguf
 
     gguf = ensure_gguf("smollm2-135m-instruct")
@@ -268,10 +271,10 @@ def bench_ask(tmp: Path, *, rounds: int) -> dict[str, Any]:
         "local",
         "--max-tokens",
         "1",
-        ASK_PROMPT,
+        prompt,
     ]
-    bare = [sys.executable, str(script), str(gguf), ASK_PROMPT]
-    floor = [sys.executable, str(graph_script), str(gguf), ASK_PROMPT]
+    bare = [sys.executable, str(script), str(gguf), prompt]
+    floor = [sys.executable, str(graph_script), str(gguf), prompt]
     for command in (ask, bare, floor):
         warm_up(command)
     ours, theirs, floors = [], [], []
@@ -282,6 +285,7 @@ def bench_ask(tmp: Path, *, rounds: int) -> dict[str, Any]:
     r, b = median([o[0] for o in ours]), median([t[0] for t in theirs])
     f = median([x[0] for x in floors])
     return {
+        "prompt": prompt,
         "ask_first_byte_s": r,
         "bare_first_byte_s": b,
         "ratio": _ratio(r, b),
@@ -335,6 +339,7 @@ def run(
     calls: int = 300,
     stream_requests: int = 6,
     max_tokens: int = 16,
+    ask_prompt: str = ASK_PROMPT,
 ) -> dict[str, Any]:
     """Measure the chosen sections; the report as a dict.
 
@@ -355,7 +360,7 @@ def run(
         if "graph" in sections:
             report["graph"] = bench_graph(tmp, calls=calls, rounds=rounds)
         if "ask" in sections:
-            report["ask"] = bench_ask(tmp, rounds=rounds)
+            report["ask"] = bench_ask(tmp, rounds=rounds, prompt=ask_prompt)
         if "stream" in sections:
             report["stream"] = bench_stream(
                 tmp, rounds=rounds, requests=stream_requests, max_tokens=max_tokens
@@ -409,7 +414,10 @@ def _print(report: dict[str, Any]) -> None:
             f"ratio {_f(g['calls_ratio'])}x"
         )
     if k := report.get("ask"):
-        print("\n[ask] cold process, bundled SmolLM2 on llama.cpp, --max-tokens 1")
+        print(
+            f"\n[ask] cold process, bundled SmolLM2 on llama.cpp, --max-tokens 1, "
+            f"prompt {k['prompt']!r}"
+        )
         print(
             f"  qwen-router ask first byte {_f(k['ask_first_byte_s'])} s "
             f"(exit {_f(k['ask_exit_s'])} s), bare llama-cpp-python "
@@ -476,6 +484,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=300, help="graph: per round")
     parser.add_argument("--streams", type=int, default=6, help="stream: per round")
     parser.add_argument("--max-tokens", type=int, default=16, help="stream, model")
+    parser.add_argument("--ask-prompt", default=ASK_PROMPT, help="ask: the prompt")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     report = run(
@@ -487,6 +496,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         calls=max(10, args.calls),
         stream_requests=max(1, args.streams),
         max_tokens=max(2, args.max_tokens),
+        ask_prompt=args.ask_prompt,
     )
     print(json.dumps(report, default=str) if args.json else "", end="")
     if not args.json:

@@ -9,7 +9,8 @@ languages of that script. Latin text combines py3langid with function words and
 distinctive letters of ~20 languages, which is what makes two- and three-word
 questions ("Was bedeutet Rhodophyta?", "¿Cómo estás hoy?") come out right.
 
-py3langid is imported on first use and its model is loaded once per process.
+py3langid is imported on first use and its model is loaded once per process
+(:mod:`qwen_router.classify.langid_model`: in one decompression call).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from .langid_model import load_identifier
 from .latin import LATIN_LANGUAGES, latin_evidence
 
 __all__ = ["LangResult", "detect_language", "english_share", "script_counts"]
@@ -165,9 +167,7 @@ def _english_share(words: list[str]) -> tuple[float, int]:
 
 @functools.lru_cache(maxsize=1)
 def _identifier() -> Any:
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    return load_identifier(norm_probs=True)
 
 
 def _rank(text: str, allowed: set[str] | None) -> tuple[str, float, float]:
