@@ -40,7 +40,7 @@ from qwen_router.yaml_text import load_yaml
 from .config import CascadeConfig
 from .conversation import Context, read_context
 from .decide import Explained, Pending, assemble, calibrate, inherit, structural
-from .language import detect_language
+from .language import LanguageModelNotLoaded, detect_language, model_load_refused
 from .rules import code_math_evidence, evidence_probs, language_request, scan_view
 from .session import SessionStore
 from .text import extract, prose_of
@@ -194,8 +194,9 @@ class CascadeClassifier:
     ) -> RouteDecision:
         """:meth:`classify` for an event loop: the rules run inline on short texts
         (well under a millisecond) and in a worker thread on long ones (bounded
-        scans, but tens of milliseconds on a busy CPU); the encoder and the LLM
-        judge, when needed, run in a worker thread.
+        scans, but tens of milliseconds on a busy CPU), and on the first text that
+        needs py3langid's model before it is loaded; the encoder and the LLM judge,
+        when needed, run in a worker thread.
 
         Raises:
             InputError: the message list is empty or malformed.
@@ -205,7 +206,13 @@ class CascadeClassifier:
         if size > _INLINE_CHARS:  # long text: even bounded scans leave the loop
             ctx, pending, prior = await asyncio.to_thread(self._plan, messages, session_id)
         else:
-            ctx, pending, prior = self._plan(messages, session_id)
+            try:
+                with model_load_refused():
+                    ctx, pending, prior = self._plan(messages, session_id)
+            except LanguageModelNotLoaded:  # the first text that needs it: 0.75 s
+                ctx, pending, prior = await asyncio.to_thread(
+                    self._plan, messages, session_id
+                )
         for p in (pending, prior):
             if isinstance(p, Pending) and (p.needs_embedding or self.judge is not None):
                 await asyncio.to_thread(self._run_models_sync, p)

@@ -16,17 +16,27 @@ py3langid is imported on first use and its model is loaded once per process
 from __future__ import annotations
 
 import bisect
+import contextvars
 import functools
 import math
 import re
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from .langid_model import load_identifier
 from .latin import LATIN_LANGUAGES, latin_evidence
 
-__all__ = ["LangResult", "detect_language", "english_share", "script_counts"]
+__all__ = [
+    "LangResult",
+    "LanguageModelNotLoaded",
+    "detect_language",
+    "english_share",
+    "model_load_refused",
+    "script_counts",
+]
 
 # (first code point, last code point, script)
 _RANGES: list[tuple[int, int, str]] = sorted([
@@ -170,10 +180,36 @@ def _identifier() -> Any:
     return load_identifier(norm_probs=True)
 
 
+class LanguageModelNotLoaded(Exception):
+    """The text needs py3langid's model, which is not loaded yet, and loading it was
+    refused here (:func:`model_load_refused`)."""
+
+
+_LOAD_REFUSED = contextvars.ContextVar("qwen_router_langid_load_refused", default=False)
+
+
+@contextmanager
+def model_load_refused() -> Iterator[None]:
+    """Within the block, a text that needs py3langid's model before it is loaded raises
+    :class:`LanguageModelNotLoaded` instead of loading it (0.75 s): for code on an event
+    loop, which then identifies that text in a worker thread."""
+    token = _LOAD_REFUSED.set(True)
+    try:
+        yield
+    finally:
+        _LOAD_REFUSED.reset(token)
+
+
+def _model() -> Any:
+    if _LOAD_REFUSED.get() and _identifier.cache_info().currsize == 0:
+        raise LanguageModelNotLoaded
+    return _identifier()
+
+
 def _rank(text: str, allowed: set[str] | None) -> tuple[str, float, float]:
     """Best language among ``allowed``, its probability, and P(English)."""
     merged: dict[str, float] = {}
-    for code, p in _identifier().rank(text):
+    for code, p in _model().rank(text):
         code = _ALIASES.get(code, code)
         if len(code) != 2 or code == "la":
             continue
@@ -192,7 +228,7 @@ def _latin_logits(prose: str, words: list[str]) -> dict[str, float]:
     letter votes (:mod:`qwen_router.classify.latin`), English slightly preferred."""
     fw, ch = latin_evidence(words, prose)
     ident: dict[str, float] = {}
-    for code, p in _identifier().rank(prose):
+    for code, p in _model().rank(prose):
         code = _ALIASES.get(code, code)
         if len(code) == 2 and code != "la":
             ident[code] = ident.get(code, 0.0) + p
