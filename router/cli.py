@@ -53,7 +53,7 @@ def _router(args: argparse.Namespace, messages: Sequence[Message]) -> tuple[Any,
 
     The profile's classifier runs in a worker thread while the Router is built. That
     build is mostly LangGraph's import, and a prompt whose words do not tell its
-    language loads py3langid's model (0.65 s on the README's VM, mostly LZMA
+    language loads py3langid's model (about 0.75 s on the README's VM, mostly LZMA
     decompression, which runs without the GIL); so the two overlap.
     """
     from concurrent.futures import ThreadPoolExecutor

@@ -6,9 +6,9 @@ while another thread runs Python it gets the GIL only after that thread's switch
 interval, so the load crawls. On the 2-core VM the README's numbers come from, next to
 a thread in a busy Python loop, py3langid's own load took 14.3 s (1.0 s alone); one
 ``lzma.decompress`` call, which takes the GIL back only when its output buffer grows,
-took 2.9 s (0.7 s alone). The CLI classifies while LangGraph imports in the main
-thread, and the server loads it while other requests may run, so this is the load
-both see.
+took 2.9 s (0.7 s alone). Both places that load it off the main thread load it next
+to running Python: ``qwen-router ask`` classifies while LangGraph imports, and
+``CascadeClassifier.aclassify`` loads it in a worker thread while the event loop runs.
 
 The price: the decompressed npz (68 MB) is in memory while the arrays are read.
 """
