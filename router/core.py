@@ -208,7 +208,8 @@ def _events(mode: str, payload: Any) -> Iterator[RouterEvent]:
         return
     for update in payload.values():
         # one event per step of the trace: ``plan`` reports guard, classify, select, render
-        for step in (update or {}).get("trace") or []:
+        run = (update or {}).get("run")
+        for step in run.steps if run is not None else ():
             yield RouterEvent(type="node", node=step.node, data=step.detail)
         if update and "result" in update:
             yield RouterEvent(type="result", result=update["result"])

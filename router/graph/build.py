@@ -36,7 +36,7 @@ from ..profiles import Profile, load_profile
 from .assets import CompiledAssets, compile_assets
 from .nodes import Generator, Responder, Verifier, after_generate, after_verify, repair
 from .planning import Planner
-from .state import RouterState
+from .state import RouterState, RunState
 
 __all__ = ["GraphParts", "RouterState", "assemble", "build_graph"]
 
@@ -70,7 +70,9 @@ class _Node(Runnable[Any, Any]):
     def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         with node_span(self.name, self.traced) as span:
             out = self.func(input, config) if self.with_config else self.func(input)
-            return annotate_node(span, out)
+            if span is not None:
+                annotate_node(span, *_decided(self.name, out))
+            return out
 
     async def ainvoke(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
@@ -79,7 +81,31 @@ class _Node(Runnable[Any, Any]):
             return self.invoke(input, config)
         with node_span(self.name, self.traced) as span:
             out = await (self.afunc(input, config) if self.with_config else self.afunc(input))
-            return annotate_node(span, out)
+            if span is not None:
+                annotate_node(span, *_decided(self.name, out))
+            return out
+
+
+def _decided(node: str, update: Any) -> tuple[dict[str, Any], list[Any]]:
+    """What ``node`` decided (never content) as span attributes, and its steps."""
+    run = update.get("run") if isinstance(update, Mapping) else None
+    if not isinstance(run, RunState):
+        return {}, []
+    attributes: dict[str, Any] = {}
+    if node == "plan":
+        attributes = {
+            "qwen_router.route": run.decision.route,
+            "qwen_router.stage": run.decision.stage,
+            "qwen_router.confidence": float(run.decision.confidence),
+            "qwen_router.candidates": [str(c) for c in run.selection.candidates],
+        }
+    elif node == "generate" and run.latest is not None:
+        attributes = {"gen_ai.response.model": run.latest.answered_by}
+    elif node == "verify" and run.latest is not None and run.latest.verification is not None:
+        attributes = {"qwen_router.verification": run.latest.verification.status}
+    elif node == "repair":
+        attributes = {"qwen_router.repairs": run.repairs}
+    return attributes, run.steps
 
 
 @dataclass(frozen=True)

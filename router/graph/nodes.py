@@ -9,6 +9,7 @@ model run, so a graph that contains this one streams the answer as ``AIMessageCh
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable
@@ -39,7 +40,7 @@ from qwen_router.types import Message, RouteResult, Timings, TraceEvent
 
 from .assets import REPAIR_TEMPLATE, CompiledAssets
 from .planning import trace_event
-from .state import RouterState
+from .state import Candidate, RouterState
 
 __all__ = ["Generator", "Responder", "Verifier", "after_generate", "after_verify", "repair"]
 
@@ -147,7 +148,7 @@ class Generator:
         out.open()
         try:
             for spec, chunk in self.dispatcher.stream(
-                state["selection"].candidates,
+                state["run"].selection.candidates,
                 _request_factory(state, out.constraints),
                 out.attempts,
                 run=self.run,
@@ -166,7 +167,7 @@ class Generator:
         await out.aopen()
         try:
             async for spec, chunk in self.dispatcher.astream(
-                state["selection"].candidates,
+                state["run"].selection.candidates,
                 _request_factory(state, out.constraints),
                 out.attempts,
                 run=self.arun,
@@ -182,8 +183,9 @@ class Generator:
 def _request_factory(
     state: RouterState, constraints: dict[str, str]
 ) -> Callable[[ModelSpec, Backend], GenerateRequest]:
-    selection, request = state["selection"], state["request"]
-    prompt = state["prompt"]
+    run = state["run"]
+    request = run.request
+    selection, prompt = run.selection, run.prompt
 
     def make(spec: ModelSpec, backend: Backend) -> GenerateRequest:
         thinking = selection.thinking if backend.capabilities.thinking else None
@@ -202,17 +204,18 @@ def _request_factory(
 def _after_generation(state: RouterState, out: _Tokens) -> dict[str, Any]:
     spec, result = out.spec, out.result
     assert spec is not None and result is not None
+    run = state["run"]
     result = result_tool_calls(  # parallel_tool_calls, and how JSON output was held
-        state["request"], result.model_copy(update={"structured": out.constraints.get(str(spec))})
+        run.request, result.model_copy(update={"structured": out.constraints.get(str(spec))})
     )
     end = time.perf_counter()
-    timings = dict(state.get("timings", {}))
+    timings = dict(run.timings)
     timings["generate_ms"] = timings.get("generate_ms", 0.0) + result.generate_ms
     timings["load_ms"] = timings.get("load_ms", 0.0) + result.load_ms
     timings["thinking_ms"] = timings.get("thinking_ms", 0.0) + result.thinking_ms
     if "first_token_ms" not in timings and result.first_token_ms is not None:
         timings["first_token_ms"] = result.first_token_ms
-    trace: list[TraceEvent] = [
+    steps: list[TraceEvent] = [
         trace_event(
             "generate",
             out.start,
@@ -226,9 +229,9 @@ def _after_generation(state: RouterState, out: _Tokens) -> dict[str, Any]:
             },
         )
     ]
-    selection = state["selection"]
+    selection = run.selection
     if selection.thinking and selection.thinking_budget is not None:
-        trace.append(
+        steps.append(
             TraceEvent.model_construct(
                 node="thinking_budget",
                 ms=round(result.thinking_ms, 3),
@@ -240,14 +243,15 @@ def _after_generation(state: RouterState, out: _Tokens) -> dict[str, Any]:
                 },
             )
         )
+    latest = Candidate(generation=result, answered_by=str(spec), message_id=out.message_id)
     return {
-        "generation": result,
-        "answered_by": str(spec),
-        "message_id": out.message_id,
-        "attempts": out.attempts,
-        "usage": state["usage"] + result.usage if "usage" in state else result.usage,
-        "timings": timings,
-        "trace": trace,
+        "run": run.advance(
+            steps,
+            latest=latest,
+            attempts=run.attempts + out.attempts,
+            usage=result.usage if run.usage is None else run.usage + result.usage,
+            timings=timings,
+        )
     }
 
 
@@ -259,84 +263,83 @@ class Verifier:
 
     def verify(self, state: RouterState) -> dict[str, Any]:
         start = time.perf_counter()
-        messages = state["request"].messages
-        question = next((m.text for m in reversed(messages) if m.role == "user"), "")
-        answer = state["generation"].text
+        run = state["run"]
+        request = run.request
+        latest = run.latest
+        assert latest is not None
+        question = next((m.text for m in reversed(request.messages) if m.role == "user"), "")
+        answer = latest.generation.text
         # a response_format is checked instead of the route's verifiers
-        verification = verify_structured(
-            state["request"], state["generation"], state.get("repairs", 0)
-        )
-        for name in [] if verification is not None else state["selection"].verifiers:
+        verification = verify_structured(request, latest.generation, run.repairs)
+        for name in [] if verification is not None else run.selection.verifiers:
             verification = self.assets.verifier(name)(question, answer)
             if verification.status == "refuted":
                 break
         assert verification is not None
-        candidate = {
-            "generation": state["generation"],
-            "verification": verification,
-            "answered_by": state["answered_by"],
-            "message_id": state.get("message_id"),
-        }
-        best = state.get("best")
+        latest = dataclasses.replace(latest, verification=verification)
+        best = run.best
         if best is None:
-            best = candidate
+            best = latest
         else:  # a repair: never prefer one that parrots the feedback; flag a cut-off one
+            assert best.verification is not None
             choice = choose_repair(
-                best["verification"].status, verification.status, answer,
-                feedback=state["prompt"][-1].text, finish_reason=state["generation"].finish_reason,
+                best.verification.status, verification.status, answer,
+                feedback=run.prompt[-1].text, finish_reason=latest.generation.finish_reason,
             )
-            best = candidate if choice.keep_repair else best
+            best = latest if choice.keep_repair else best
             if choice.note:
-                kept = best["verification"]
+                kept = best.verification
+                assert kept is not None
                 note = f"{kept.explanation} ({choice.note})".strip()
-                best = {**best, "verification": kept.model_copy(update={"explanation": note})}
+                best = dataclasses.replace(
+                    best, verification=kept.model_copy(update={"explanation": note})
+                )
         end = time.perf_counter()
-        timings = dict(state.get("timings", {}))
+        timings = dict(run.timings)
         timings["verify_ms"] = timings.get("verify_ms", 0.0) + (end - start) * 1000
-        return {
-            "verification": verification,
-            "best": best,
-            "timings": timings,
-            "trace": [trace_event("verify", start, end, verification.model_dump(exclude_none=True))],
-        }
+        step = trace_event("verify", start, end, verification.model_dump(exclude_none=True))
+        return {"run": run.advance([step], latest=latest, best=best, timings=timings)}
 
     async def averify(self, state: RouterState) -> dict[str, Any]:
         return await asyncio.to_thread(self.verify, state)  # sympy: off the loop
 
 
 def after_generate(state: RouterState) -> Literal["verify", "respond"]:
-    if state["generation"].tool_calls:  # a tool-call turn is never verified or repaired
+    run = state["run"]
+    assert run.latest is not None
+    if run.latest.generation.tool_calls:  # a tool-call turn is never verified or repaired
         return "respond"
-    if state["request"].response_format is not None:
+    if run.request.response_format is not None:
         return "verify"
-    return "verify" if state["selection"].verifiers else "respond"
+    return "verify" if run.selection.verifiers else "respond"
 
 
 def after_verify(state: RouterState) -> Literal["repair", "respond"]:
-    refuted = state["verification"].status == "refuted"
-    limit = state["selection"].max_repairs
-    if state["verification"].verifier == STRUCTURED_VERIFIER:
+    run = state["run"]
+    verification = run.latest.verification if run.latest else None
+    assert verification is not None
+    limit = run.selection.max_repairs
+    if verification.verifier == STRUCTURED_VERIFIER:
         limit = STRUCTURED_REPAIRS
-    more = state.get("repairs", 0) < limit
-    return "repair" if refuted and more else "respond"
+    refuted = verification.status == "refuted"
+    return "repair" if refuted and run.repairs < limit else "respond"
 
 
 def repair(state: RouterState, assets: CompiledAssets) -> dict[str, Any]:
     start = time.perf_counter()
-    finding = state["verification"].explanation or "the final answer does not check out"
+    run = state["run"]
+    assert run.latest is not None and run.latest.verification is not None
+    finding = run.latest.verification.explanation or "the final answer does not check out"
     feedback = assets.template(REPAIR_TEMPLATE).render(
         [Message(role="user", content="")], finding=finding
     )[-1]
     prompt = [
-        *state["prompt"],
-        Message(role="assistant", content=state["generation"].text),
+        *run.prompt,
+        Message(role="assistant", content=run.latest.generation.text),
         feedback,
     ]
-    return {
-        "prompt": prompt,
-        "repairs": state.get("repairs", 0) + 1,
-        "trace": [trace_event("repair", start, time.perf_counter(), {"finding": finding})],
-    }
+    step = trace_event("repair", start, time.perf_counter(), {"finding": finding})
+    return {"run": run.advance([step], prompt=prompt, repairs=run.repairs + 1)}
 
 
 class Responder:
@@ -344,49 +347,47 @@ class Responder:
 
     def respond(self, state: RouterState) -> dict[str, Any]:
         start = time.perf_counter()
-        best = state.get("best") or {
-            "generation": state["generation"],
-            "verification": state.get("verification"),
-            "answered_by": state["answered_by"],
-            "message_id": state.get("message_id"),
-        }
-        generation: GenerateResult = best["generation"]
+        run = state["run"]
+        request = run.request
+        best = run.best or run.latest
+        assert best is not None
+        generation = best.generation
         timings = Timings(
             **{
-                **state.get("timings", {}),
+                **run.timings,
                 **measure_throughput(generation).timings(),
-                "total_ms": (start - state["started"]) * 1000,
+                "total_ms": (start - run.started) * 1000,
             }
         )
         meta = {
-            "route": state["decision"].route,
-            "model": best["answered_by"],
-            "confidence": state["decision"].confidence,
+            "route": run.decision.route,
+            "model": best.answered_by,
+            "confidence": run.decision.confidence,
         }
+        event = trace_event("respond", start, time.perf_counter(), meta)
         result = RouteResult.model_construct(
             answer=generation.text,
             thinking=generation.thinking,
-            decision=state["decision"],
-            model=best["answered_by"],
-            backend=best["answered_by"].split(":", 1)[0],
-            verification=best["verification"],
-            usage=state.get("usage", generation.usage),
+            decision=run.decision,
+            model=best.answered_by,
+            backend=best.answered_by.split(":", 1)[0],
+            verification=best.verification,
+            usage=run.usage or generation.usage,
             timings=timings,
-            trace=list(state.get("trace", [])),
+            trace=list(run.trace),  # the steps that made the answer
             finish_reason=generation.finish_reason,
             thinking_budget_hit=generation.budget_hit,
-            repairs=state.get("repairs", 0),
+            repairs=run.repairs,
             tool_calls=generation.tool_calls,
             invalid_tool_calls=generation.invalid_tool_calls,
-            structured=generation.structured if state["request"].response_format else None,
+            structured=generation.structured if request.response_format else None,
         )
         message = AIMessage(
             content=result.answer,
-            id=best.get("message_id"),
+            id=best.message_id,
             tool_calls=[
                 {"id": c.id, "name": c.name, "args": c.arguments} for c in result.tool_calls
             ],
             response_metadata={"qwen_router": meta},
         )
-        event = trace_event("respond", start, time.perf_counter(), meta)
-        return {"result": result, "messages": [message], "trace": [event]}
+        return {"result": result, "messages": [message], "run": run.advance([event])}

@@ -21,10 +21,10 @@ from qwen_router.images import ImageLimits, guard_images
 from qwen_router.lc import from_langchain
 from qwen_router.policy import Selection, decide
 from qwen_router.profiles import Profile
-from qwen_router.types import Message, RouteDecision, RouteRequest, TraceEvent, Usage
+from qwen_router.types import Message, RouteDecision, RouteRequest, TraceEvent
 
 from .assets import CompiledAssets
-from .state import RouterState
+from .state import RouterState, RunState
 
 __all__ = ["MAX_TEXT_CHARS", "PLANNED", "Planner", "planned_config", "trace_event"]
 
@@ -99,7 +99,7 @@ class Planner:
         t1 = time.perf_counter()
         decision = request.decision or self.classifier.classify(request.messages)
         times = (t0, t1, time.perf_counter())
-        return self._finish(state, request, decision, guard, times, _planned(config))
+        return self._finish(request, decision, guard, times, _planned(config))
 
     async def aplan(self, state: RouterState, config: Any = None) -> dict[str, Any]:
         """Images are decoded, and a classifier without an async path runs (it may load
@@ -118,11 +118,10 @@ class Planner:
         else:
             decision = await asyncio.to_thread(self.classifier.classify, request.messages)
         times = (t0, t1, time.perf_counter())
-        return self._finish(state, request, decision, guard, times, _planned(config))
+        return self._finish(request, decision, guard, times, _planned(config))
 
     def _finish(
         self,
-        state: RouterState,
         request: RouteRequest,
         decision: RouteDecision,
         guard: dict[str, Any],
@@ -160,14 +159,14 @@ class Planner:
             ),
             trace_event("render", t3, t4, {"template": template.name, "source": template.source}),
         ]
-        return {
-            "request": request,
-            "started": state.get("started") or t0,
-            "decision": decision,
-            "selection": selection,
-            "prompt": prompt,
-            "repairs": 0,
-            "usage": Usage(),
-            "timings": {"classify_ms": (t2 - t1) * 1000},
-            "trace": trace,
-        }
+        run = RunState(
+            request=request,
+            started=t0,
+            decision=decision,
+            selection=selection,
+            prompt=prompt,
+            timings={"classify_ms": (t2 - t1) * 1000},
+            trace=trace,
+            fresh=len(trace),
+        )
+        return {"request": None, "run": run}

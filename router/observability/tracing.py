@@ -25,7 +25,7 @@ Applications configure the SDK: see :mod:`.otel_setup` (``OTEL_*`` variables).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -111,30 +111,15 @@ def node_span(name: str, enabled: bool = True) -> AbstractContextManager[Any]:
     )
 
 
-def annotate_node(span: Any, update: Any) -> Any:
-    """Add what a node decided (never content) to its span; return ``update``."""
-    if span is None or not isinstance(update, Mapping):
-        return update
-    decision = update.get("decision")
-    if decision is not None:
-        span.set_attribute("qwen_router.route", decision.route)
-        span.set_attribute("qwen_router.stage", decision.stage)
-        span.set_attribute("qwen_router.confidence", float(decision.confidence))
-    selection = update.get("selection")
-    if selection is not None:
-        span.set_attribute(
-            "qwen_router.candidates", [str(c) for c in selection.candidates]
-        )
-    if update.get("answered_by"):
-        span.set_attribute("gen_ai.response.model", str(update["answered_by"]))
-    verification = update.get("verification")
-    if verification is not None:
-        span.set_attribute("qwen_router.verification", verification.status)
-    if "repairs" in update:
-        span.set_attribute("qwen_router.repairs", int(update["repairs"]))
-    for step in update.get("trace") or ():
+def annotate_node(span: Any, attributes: Mapping[str, Any], steps: Iterable[Any]) -> None:
+    """Add what a node decided (never content) to its span, and an event per step of
+    its trace (anything with ``node`` and ``ms``)."""
+    if span is None:
+        return
+    for key, value in attributes.items():
+        span.set_attribute(key, value)
+    for step in steps:
         span.add_event(step.node, {"qwen_router.ms": float(step.ms)})
-    return update
 
 
 # --- requests ----------------------------------------------------------------------
