@@ -8,37 +8,18 @@ import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 from langchain_core.messages import HumanMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from qwen_router import Router, RouteRequest
-from qwen_router.backends.base import (
-    BaseBackend,
-    Capabilities,
-    GenerateRequest,
-    RawDelta,
-)
+from support.scripted import ScriptedBackend
 
 MATH = "Find the derivative of f(x) = x^3 + 2x^2 - 5x + 3"
 PROFILE = (
     "name: scripted\nroutes:\n  general: {model: 'fake:x'}\n"
     "  math: {model: 'fake:x', verifiers: [math], max_repairs: 1}\n"
 )
-
-
-class ScriptedBackend(BaseBackend):
-    """A scripted backend for control flow only: answers from a list, in order."""
-
-    name = "scripted"
-    capabilities = Capabilities()
-
-    def __init__(self, answers: list[str]) -> None:
-        self.answers = answers
-
-    def _raw_stream(self, request: GenerateRequest) -> Iterator[RawDelta]:
-        yield RawDelta(text=self.answers.pop(0), tokens=3)
 
 
 def test_a_checkpointed_thread_answers_each_turn_afresh(tmp_path: Path) -> None:
@@ -92,10 +73,11 @@ def test_the_state_round_trips_under_strict_msgpack(tmp_path: Path) -> None:
     script = textwrap.dedent(
         f"""
         import sys
-        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        sys.path[:0] = [{str(Path(__file__).parent)!r}, {str(Path(__file__).parents[1])!r}]
         from langgraph.checkpoint.memory import InMemorySaver
         from qwen_router import Router
-        from test_checkpointing import MATH, ScriptedBackend
+        from support.scripted import ScriptedBackend
+        from test_checkpointing import MATH
 
         backend = ScriptedBackend(["f'(x) = 3x^2", "So f'(x) = \\\\boxed{{3x^2 + 4x - 5}}"])
         config = {{"configurable": {{"thread_id": "one"}}}}

@@ -10,13 +10,8 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 from langgraph.graph import START, MessagesState, StateGraph
 from qwen_router import InputError, Router, RouteRequest, RouteResult
-from qwen_router.backends.base import (
-    BaseBackend,
-    Capabilities,
-    GenerateRequest,
-    RawDelta,
-)
 from qwen_router.errors import ConfigError, ModelNotFound
+from support.scripted import ScriptedBackend
 
 
 def _request(text: str) -> RouteRequest:
@@ -123,21 +118,6 @@ def test_graph_has_one_planning_node_then_generate_verify_repair_respond(
 def test_common_path_takes_three_supersteps(router: Router) -> None:
     steps = list(router.graph.stream({"request": _request("hello there")}, stream_mode="updates"))
     assert [next(iter(s)) for s in steps] == ["plan", "generate", "respond"]
-
-
-class ScriptedBackend(BaseBackend):
-    """A scripted backend for control flow only: answers from a list, in order."""
-
-    name = "scripted"
-    capabilities = Capabilities()
-
-    def __init__(self, answers: list[str]) -> None:
-        self.answers = answers
-        self.prompts: list[list[str]] = []
-
-    def _raw_stream(self, request: GenerateRequest) -> Iterator[RawDelta]:
-        self.prompts.append([m.text for m in request.messages])
-        yield RawDelta(text=self.answers.pop(0), tokens=3)
 
 
 def test_refuted_answer_triggers_one_repair_with_the_finding(tmp_path: Path) -> None:
