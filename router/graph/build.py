@@ -98,6 +98,7 @@ def _decided(node: str, update: Any) -> tuple[dict[str, Any], list[Any]]:
             "qwen_router.stage": run.decision.stage,
             "qwen_router.confidence": float(run.decision.confidence),
             "qwen_router.candidates": [str(c) for c in run.selection.candidates],
+            "qwen_router.repairs": run.repairs,
         }
     elif node == "generate" and run.latest is not None:
         attributes = {"gen_ai.response.model": run.latest.answered_by}

@@ -73,6 +73,8 @@ def test_one_request_makes_a_span_tree(spans: Any, hf_profile: Path) -> None:
         s for s in children["qwen_router.request"] if s.name == "qwen_router.plan"
     )
     assert plan.attributes["qwen_router.route"] == result.route
+    assert plan.attributes["qwen_router.stage"] == result.decision.stage
+    assert plan.attributes["qwen_router.repairs"] == 0
     assert {e.name for e in plan.events} >= {"classify"}
     _no_content(spans, PROMPT, result.answer)
 
