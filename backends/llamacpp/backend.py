@@ -43,6 +43,7 @@ from ..base import (
 from ..bundled import ensure_gguf, is_bundled
 from ..tool_templates import check_tool_request
 from .errors import map_errors
+from .repack import default_repack, model_params
 from .template import render_chat
 
 __all__ = ["LlamaCppBackend", "llama_cpp_available"]
@@ -91,7 +92,7 @@ class _Loaded:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-_STORE: dict[tuple[str, int, int, int], _Loaded] = {}
+_STORE: dict[tuple[str, int, int, int, bool], _Loaded] = {}
 _STORE_LOCK = threading.Lock()
 
 
@@ -129,15 +130,17 @@ def _piece(llm: Any, token: int) -> str:
     )
 
 
-def _load(name: str, *, n_ctx: int, n_threads: int, n_batch: int) -> _Loaded:
+def _load(
+    name: str, *, n_ctx: int, n_threads: int, n_batch: int, repack: bool
+) -> _Loaded:
     llama_cpp = _llama_cpp()
     path = _resolve(name)
-    key = (str(path.resolve()), n_ctx, n_threads, n_batch)
+    key = (str(path.resolve()), n_ctx, n_threads, n_batch, repack)
     with _STORE_LOCK:
         if key in _STORE:
             return _STORE[key]
         start = time.perf_counter()
-        with map_errors(name, loading=True):
+        with map_errors(name, loading=True), model_params(llama_cpp, repack=repack):
             llm = llama_cpp.Llama(
                 model_path=str(path),
                 n_ctx=n_ctx,
@@ -165,7 +168,10 @@ class LlamaCppBackend(RawPromptBackend):
     """GGUF models in-process through llama.cpp.
 
     Options (profile ``backends.llamacpp``): ``n_ctx`` (context window, default 4096),
-    ``n_threads`` (default ``os.cpu_count()``), ``n_batch`` (prompt batch size).
+    ``n_threads`` (default ``os.cpu_count()``), ``n_batch`` (prompt batch size),
+    ``repack`` (llama.cpp's weight repacking into its extra CPU buffer types; default
+    off on CPUs that report AMX, where it can crash the first decode, on elsewhere:
+    :mod:`.repack`).
     The window is fixed at load, so ``params.num_ctx`` is ignored; stop strings are
     cut out of the text (OpenAI semantics).
     """
@@ -181,7 +187,12 @@ class LlamaCppBackend(RawPromptBackend):
     )
 
     def __init__(
-        self, *, n_ctx: int = 4096, n_threads: int | None = None, n_batch: int = 512
+        self,
+        *,
+        n_ctx: int = 4096,
+        n_threads: int | None = None,
+        n_batch: int = 512,
+        repack: bool | None = None,
     ) -> None:
         if n_ctx < 16 or n_batch < 1 or (n_threads is not None and n_threads < 1):
             raise ConfigError(
@@ -192,6 +203,7 @@ class LlamaCppBackend(RawPromptBackend):
         self.n_ctx = n_ctx
         self.n_threads = n_threads or os.cpu_count() or 1
         self.n_batch = n_batch
+        self.repack = default_repack() if repack is None else repack
 
     def load(self, model: str) -> _Loaded:
         """Load ``model`` now (shared by every backend instance in the process).
@@ -201,7 +213,11 @@ class LlamaCppBackend(RawPromptBackend):
             ModelNotFound: the file is missing or is not a loadable GGUF.
         """
         return _load(
-            model, n_ctx=self.n_ctx, n_threads=self.n_threads, n_batch=self.n_batch
+            model,
+            n_ctx=self.n_ctx,
+            n_threads=self.n_threads,
+            n_batch=self.n_batch,
+            repack=self.repack,
         )
 
     def prepare(self, request: GenerateRequest) -> float:

@@ -135,11 +135,20 @@ graph = bare_graph(Router(sys.argv[3]).graph, generate=generate)
 """,
 )
 
-# The bare llama.cpp script: load the GGUF as the backend does, stream one token.
+# The bare llama.cpp script: load the GGUF as the backend does (argv[3] "0": without
+# weight repacking, as qwen_router.backends.llamacpp.repack loads on a CPU that reports
+# AMX), stream one token.
 _LLAMA = string.Template("""
 import os, sys
 $setup
 import llama_cpp
+if sys.argv[3] == "0":
+    defaults = llama_cpp.llama_cpp.llama_model_default_params
+    def without_repacking():
+        params = defaults()
+        params.use_extra_bufts = False
+        return params
+    llama_cpp.llama_cpp.llama_model_default_params = without_repacking
 n = os.cpu_count() or 1
 llm = llama_cpp.Llama(model_path=sys.argv[1], n_ctx=4096, n_threads=n,
                       n_threads_batch=n, n_batch=512, verbose=False)

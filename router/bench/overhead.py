@@ -256,6 +256,7 @@ def warm_up(command: list[str]) -> None:
 
 def bench_ask(tmp: Path, *, rounds: int, prompt: str = ASK_PROMPT) -> dict[str, Any]:
     from qwen_router.backends.bundled import ensure_gguf
+    from qwen_router.backends.llamacpp.repack import default_repack
 
     gguf = ensure_gguf("smollm2-135m-instruct")
     script = tmp / "bare_llama.py"
@@ -273,8 +274,9 @@ def bench_ask(tmp: Path, *, rounds: int, prompt: str = ASK_PROMPT) -> dict[str, 
         "1",
         prompt,
     ]
-    bare = [sys.executable, str(script), str(gguf), prompt]
-    floor = [sys.executable, str(graph_script), str(gguf), prompt]
+    repack = "1" if default_repack() else "0"  # as the backend loads
+    bare = [sys.executable, str(script), str(gguf), prompt, repack]
+    floor = [sys.executable, str(graph_script), str(gguf), prompt, repack]
     for command in (ask, bare, floor):
         warm_up(command)
     ours, theirs, floors = [], [], []

@@ -33,7 +33,7 @@ def _start_llama_server(gguf: Path, port: int, log: Any) -> subprocess.Popen[Any
         [
             sys.executable,
             "-m",
-            "llama_cpp.server",
+            "qwen_router.backends.llamacpp.server",  # llama_cpp.server, AMX-safe
             "--model",
             str(gguf),
             "--model_alias",

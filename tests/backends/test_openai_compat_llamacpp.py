@@ -42,7 +42,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     log = (tmp_path_factory.mktemp("llama-server") / "server.log").open("w+b")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf),
+        [sys.executable, "-m", "qwen_router.backends.llamacpp.server", "--model", str(gguf),
          "--model_alias", ALIAS, "--host", "127.0.0.1", "--port", str(port),
          "--n_ctx", "1024", "--n_threads", "1"],
         stdout=log,
