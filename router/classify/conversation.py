@@ -36,6 +36,25 @@ _STRONG_REFERENCE = Rule(
     r"example|story|poem|essay|email|list|plan)|above|previous|earlier|aforementioned)\b",
     re.I,
 )
+# A short question stands on its own when it names a subject of its own (a name: "What
+# is the capital of France?", "Who wrote Hamlet?") and has nothing that leans back: no
+# continuation cue, no pronoun or pointer to the earlier answer, no variable or
+# operator ("Express z-x in y" continues a math turn). A short command ("Translate to
+# Java"), or a question without a name, is taken as a follow-up.
+_QUESTION = Rule(
+    r"^[\s\"'(]{0,4}(what|who|whom|whose|where|when|which|how|is|are|was|were|do|"
+    r"does|did|has|have|tell me|recommend|suggest)\b|\?[\s\"')]{0,4}$",
+    re.I,
+)
+_LEANS_BACK = Rule(
+    r"\b(it|its|this|that|these|those|they|them|their|he|she|him|her|his|one|ones|"
+    r"same|such|there|here|then|so|too|also|else|other|another|instead|again|"
+    r"the (answer|result|output|code|function|program|script|solution|equation|"
+    r"problem|story|poem|text|list|first|second|last|previous|above))\b",
+    re.I,
+)
+_VARIABLE_OR_OPERATOR = Rule(r"(?<![\w'])[b-hj-z](?![\w'])|[=+*/^<>]")
+_NAME = re.compile(r"(?<![.!?:]\s)(?<=\s)(?:[A-Z][a-z]{1,30}|[A-Z]{2,10})\b")
 _SHORT_WORDS = 12
 _CUE_WORDS = 60
 _REFERENCE_WORDS = 250
@@ -54,7 +73,8 @@ class Context:
 
 def is_follow_up(text: str) -> bool:
     """A turn that leans on the previous one: short (at most 12 words: "Now make it
-    faster", "What about n = 10?", "Express z-x in y"), up to 60 words that start
+    faster", "What about n = 10?", "Express z-x in y"; not one that names a subject
+    of its own and points nowhere back, "Who wrote Hamlet?"), up to 60 words that start
     with a continuation cue ("Now we define..."), or a turn whose opening points back
     at the earlier one ("Rewrite your previous response...", "With the listed
     principles, ...")."""
@@ -62,13 +82,23 @@ def is_follow_up(text: str) -> bool:
     words = len(sample.split())
     if not words:
         return False
-    if words <= _SHORT_WORDS:
-        return True
     scan = ScanText.of(sample)
+    if words <= _SHORT_WORDS:
+        return not _names_its_own_subject(sample, scan)
     if words <= _CUE_WORDS and _CUE.search(scan):
         return True
     opening = scan[:300]
     return words <= _REFERENCE_WORDS and _STRONG_REFERENCE.search(opening) is not None
+
+
+def _names_its_own_subject(sample: str, scan: ScanText) -> bool:
+    return (
+        _QUESTION.search(scan) is not None
+        and _NAME.search(sample) is not None
+        and _CUE.search(scan) is None
+        and _LEANS_BACK.search(scan) is None
+        and _VARIABLE_OR_OPERATOR.search(scan) is None
+    )
 
 
 def _users(messages: Sequence[Message]) -> list[int]:

@@ -53,6 +53,40 @@ def test_follow_up_inherits_from_content(
         assert any("follow-up: inherits" in s and "content" in s for s in d.signals)
 
 
+@pytest.mark.parametrize(
+    ("first", "question"),
+    [
+        (MATH_Q, "What is the capital of France?"),
+        (MATH_Q, "Who wrote Hamlet?"),
+        (CODE_Q, "Who painted the Mona Lisa?"),
+        (CODE_Q, "Recommend a good book about the French revolution."),
+    ],
+)
+def test_a_short_question_with_its_own_subject_changes_the_topic(
+    classifier: CascadeClassifier, first: str, question: str
+) -> None:
+    """A short question that names its own subject and points nowhere back is not a
+    follow-up: it is routed on its own words (the earlier route only weighs in)."""
+    d = classifier.classify(_chat(first, question))
+    assert d.route == "general" and d.stage != "conversation", d
+
+
+@pytest.mark.parametrize(
+    ("first", "follow", "route"),
+    [
+        (CODE_Q, "Translate to Java", "code"),  # a command, not a question
+        (CODE_Q, "How would this look in Go?", "code"),  # points back
+        (CODE_Q, "What about TypeScript?", "code"),  # a continuation cue
+        (MATH_Q, "Is x = 5 a solution for Peano?", "math"),  # a variable
+    ],
+)
+def test_a_short_turn_with_a_name_that_leans_back_still_inherits(
+    classifier: CascadeClassifier, first: str, follow: str, route: str
+) -> None:
+    d = classifier.classify(_chat(first, follow))
+    assert d.route == route and d.stage == "conversation", d
+
+
 def test_spanish_follow_up_keeps_the_math_label(classifier: CascadeClassifier) -> None:
     d = classifier.classify(_chat(MATH_Q, "¿Y cuál es la respuesta en español?"))
     assert d.route == "multilingual" and d.lang == "es"
@@ -156,6 +190,10 @@ def test_session_store_ttl_and_bound() -> None:
     [
         ("Now make it faster", True),
         ("And in Spanish?", True),
+        ("Express z-x in y", True),
+        ("Is it prime?", True),
+        ("What is the capital of France?", False),
+        ("Who wrote Hamlet?", False),
         (
             "Rewrite your previous response. Start every sentence with the letter A.",
             True,
