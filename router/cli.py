@@ -51,14 +51,14 @@ def _router(args: argparse.Namespace, messages: Sequence[Message]) -> tuple[Any,
     """The command's Router, and the route decision for ``messages`` (``None``: the
     graph classifies them itself, and reports what is wrong with them).
 
-    The profile's classifier runs in a worker thread while the Router is built. That
-    build is mostly LangGraph's import, and a prompt whose words do not tell its
-    language loads py3langid's model (about 0.75 s on the README's VM, mostly LZMA
-    decompression, which runs without the GIL); so the two overlap.
+    The profile's classifier runs in a worker thread while the Router is built (its
+    imports, the profile's templates and backends): a prompt whose words do not tell
+    its language loads py3langid's model (about 0.75 s on the README's VM, mostly LZMA
+    decompression, which runs without the GIL), so the two overlap.
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    with collection_paused():  # LangGraph's import and the graph live until exit
+    with collection_paused():  # what the Router imports and builds lives until exit
         from .classify import default_classifier
         from .core import Router
         from .observability.otel_setup import configure_tracing_from

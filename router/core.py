@@ -28,9 +28,6 @@ from .types import (
 
 __all__ = ["Router", "RouterEvent"]
 
-# invoke reads only the result: LangGraph then maps one channel per step, not all
-_RESULT = ["result"]
-
 
 class RouterEvent(BaseModel):
     """One item of :meth:`Router.stream`: a token, a finished node, or the result."""
@@ -62,9 +59,9 @@ class Router:
         image_limits: ImageLimits | None = None,
         checkpointer: Any = None,
     ) -> None:
-        from .graph import assemble  # langgraph loads here, not on import
+        from .graph import assemble
 
-        parts = assemble(
+        self._parts = parts = assemble(
             profile,
             classifier=classifier,
             backends=backends,
@@ -77,8 +74,13 @@ class Router:
         self.classifier = parts.classifier
         self.dispatcher = parts.dispatcher
         self.assets = parts.assets
-        self.graph = parts.graph
         self.tool_loops = ToolLoopMemory()  # which model made each tool call handed out
+
+    @property
+    def graph(self) -> Any:
+        """The compiled LangGraph graph (``CompiledStateGraph``), built on first use:
+        a subgraph for your own graph, checkpointed threads, LangGraph streaming."""
+        return self._parts.graph
 
     # --- inputs ---------------------------------------------------------------------
     def _state(self, input: MessagesInput | RouteRequest, options: dict[str, Any]) -> dict[str, Any]:
@@ -107,19 +109,19 @@ class Router:
         """
         start = self._state(input, options)
         with trace_request(start["request"]) as span:
-            state = self.graph.invoke(start, config, output_keys=_RESULT)
+            state = self._parts.invoke(start, config)
             return span.done(self._answered(state["result"]))
 
     async def ainvoke(self, input: MessagesInput | RouteRequest, config: Any = None, **options: Any) -> RouteResult:
         start = self._state(input, options)
         with trace_request(start["request"]) as span:
-            state = await self.graph.ainvoke(start, config, output_keys=_RESULT)
+            state = await self._parts.ainvoke(start, config)
             return span.done(self._answered(state["result"]))
 
     def stream(self, input: MessagesInput | RouteRequest, config: Any = None, **options: Any) -> Iterator[RouterEvent]:
         """Yield tokens as they are generated, each finished node, then the result."""
         start = self._state(input, options)
-        steps = self.graph.stream(start, config, stream_mode=["custom", "updates"])
+        steps = self._parts.stream(start, config)
         for mode, payload in traced_stream(start["request"], steps):
             for event in _events(mode, payload):
                 if event.result is not None:
@@ -128,7 +130,7 @@ class Router:
 
     async def astream(self, input: MessagesInput | RouteRequest, config: Any = None, **options: Any) -> AsyncIterator[RouterEvent]:
         start = self._state(input, options)
-        steps = self.graph.astream(start, config, stream_mode=["custom", "updates"])
+        steps = self._parts.astream(start, config)
         async for mode, payload in atraced_stream(start["request"], steps):
             for event in _events(mode, payload):
                 if event.result is not None:

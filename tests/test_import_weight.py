@@ -2,10 +2,12 @@
 
 Every check runs in a fresh interpreter (``sys.modules`` of this pytest process is
 full of everything), and prints the module count, so that a regression shows in the
-log before it crosses a line. ``langsmith`` and ``rich`` are only forbidden before a
-graph exists: building one imports LangGraph, whose ``langchain_core.runnables.base``
-imports the langsmith SDK at module level (langchain-ai/langchain#40236), and httpx
-(under ``langgraph_sdk``) imports rich when rich is installed.
+log before it crosses a line. ``langsmith`` and ``rich`` are only forbidden before the
+compiled graph exists: ``router.graph`` imports LangGraph, whose
+``langchain_core.runnables.base`` imports the langsmith SDK at module level
+(langchain-ai/langchain#40236), and httpx (under ``langgraph_sdk``) imports rich when
+rich is installed. ``Router.invoke`` steps the same nodes without it
+(``qwen_router.graph.steps``), so a cold ``ask`` never loads LangGraph.
 """
 
 from __future__ import annotations
@@ -57,10 +59,17 @@ def test_import_package_is_light(tmp_path: Path) -> None:
     assert _present(names, HEAVY + TRACING + ("langgraph", "httpx", "yaml")) == []
 
 
-def test_building_the_local_router_loads_no_model_stack(tmp_path: Path) -> None:
+def test_building_the_local_router_loads_no_model_stack_and_no_langgraph(
+    tmp_path: Path,
+) -> None:
     names = _loaded("from qwen_router import Router\nRouter('local')", tmp_path)
+    assert _present(names, HEAVY + TRACING + ("llama_cpp", "uvicorn", "langgraph")) == []
+
+
+def test_the_compiled_graph_loads_langgraph_on_first_use(tmp_path: Path) -> None:
+    names = _loaded("from qwen_router import Router\nRouter('local').graph", tmp_path)
+    assert "langgraph" in {n.split(".")[0] for n in names}
     assert _present(names, HEAVY + ("llama_cpp", "uvicorn")) == []
-    assert "langgraph" in {n.split(".")[0] for n in names}  # the graph was built
 
 
 def test_classify_command_skips_graph_and_http(tmp_path: Path) -> None:
@@ -83,4 +92,7 @@ def test_ask_on_the_bundled_model_loads_only_llama_cpp(tmp_path: Path) -> None:
         tmp_path,
     )
     assert "llama_cpp" in {n.split(".")[0] for n in names}
-    assert _present(names, HEAVY + ("uvicorn", "starlette", "PIL")) == []
+    # Router.stream, stepped without LangGraph (nor the langsmith SDK under it); rich
+    # prints the footer
+    skipped = ("langsmith", "langgraph", "uvicorn", "starlette", "PIL")
+    assert _present(names, HEAVY + skipped) == []

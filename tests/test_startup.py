@@ -87,9 +87,10 @@ def test_ask_builds_its_router_without_a_full_collection_and_freezes_it(
     report, stdout = probe("ask", "--profile", str(profile), "--json", "hello")
     assert report["code"] == 0
     assert json.loads(stdout)["answer"] == "ok"
-    # LangGraph's import and the compiled graph: ~180,000 objects; before the pause,
-    # two full collections ran while they were built and nothing was frozen
-    assert report["frozen"] > 100_000
+    # the Router's imports and build (no LangGraph since ask steps the graph
+    # directly): ~90,000 objects; before the pause, two full collections ran while
+    # they were built and nothing was frozen
+    assert report["frozen"] > 50_000
     assert report["runs"]["2"] == 0
     assert report["enabled"] is True
 

@@ -7,8 +7,10 @@ round (so that a change in machine load hits both) and reporting medians over ro
   FastAPI + uvicorn app that answers the same ``chat.completion`` JSON, both under
   the same closed-loop HTTP load: requests/s and server CPU ms per request. Every
   route is ``FakeBackend`` (an instant, overhead-measuring fake, not a model).
-- **graph**: ``Router.ainvoke`` (FakeBackend) against a bare LangGraph graph with the
-  same nodes and edges whose nodes do nothing: p50 of one client.
+- **graph**: ``Router.ainvoke`` (FakeBackend; the graph's nodes stepped directly)
+  and the same run through the compiled LangGraph graph (``router.graph.ainvoke``,
+  the path of a checkpointer, callbacks or a parent run) against a bare LangGraph
+  graph with the same nodes and edges whose nodes do nothing: p50 of one client.
 - **cold ask**: ``qwen-router ask --max-tokens 1`` (the bundled SmolLM2 on llama.cpp,
   ``local`` profile) against a bare llama-cpp-python script that loads the same GGUF
   and emits one token: wall time from ``exec`` to the first byte on stdout
@@ -174,41 +176,51 @@ async def _calls_per_run(call: Callable[[], Any], runs: int) -> float:
 
 def bench_graph(tmp: Path, *, calls: int, rounds: int) -> dict[str, Any]:
     from qwen_router.core import Router
+    from qwen_router.types import RouteRequest, normalize_messages
 
     with Router(str(overhead_profile(tmp))) as router:
         bare = bare_graph(router.graph)
 
-        async def measure() -> tuple[list[float], list[float], dict[str, float]]:
-            ours, theirs = [], []
-            await _p50_ms(lambda: router.ainvoke(PROMPT), 50)  # warm-up
-            await _p50_ms(lambda: bare.ainvoke({"request": PROMPT}), 50)
-            for _ in range(rounds):
-                ours.append(await _p50_ms(lambda: router.ainvoke(PROMPT), calls))
-                theirs.append(
-                    await _p50_ms(lambda: bare.ainvoke({"request": PROMPT}), calls)
-                )
-            work = {
-                "router": await _calls_per_run(lambda: router.ainvoke(PROMPT), 50),
-                "bare": await _calls_per_run(
-                    lambda: bare.ainvoke({"request": PROMPT}), 50
-                ),
-            }
-            return ours, theirs, work
+        state = {"request": RouteRequest(messages=normalize_messages(PROMPT))}
 
-        ours, theirs, work = asyncio.run(measure())
+        def ours() -> Any:
+            return router.ainvoke(PROMPT)
+
+        def pregel() -> Any:
+            return router.graph.ainvoke(state, output_keys=["result"])
+
+        def theirs() -> Any:
+            return bare.ainvoke({"request": PROMPT})
+
+        async def measure() -> tuple[dict[str, list[float]], dict[str, float]]:
+            calls_of = {"router": ours, "pregel": pregel, "bare": theirs}
+            times: dict[str, list[float]] = {name: [] for name in calls_of}
+            for call in calls_of.values():
+                await _p50_ms(call, 50)  # warm-up
+            for _ in range(rounds):
+                for name, call in calls_of.items():
+                    times[name].append(await _p50_ms(call, calls))
+            work = {name: await _calls_per_run(call, 50) for name, call in calls_of.items()}
+            return times, work
+
+        times, work = asyncio.run(measure())
         nodes = len(
             [n for n in router.graph.get_graph().nodes if not n.startswith("__")]
         )
-    r, b = median(ours), median(theirs)
+    r, g, b = median(times["router"]), median(times["pregel"]), median(times["bare"])
     return {
         "nodes": nodes,
         "calls": calls,
         "router_p50_ms": r,
+        "pregel_p50_ms": g,
         "bare_p50_ms": b,
         "ratio": _ratio(r, b),
+        "pregel_ratio": _ratio(g, b),
         "router_calls": work["router"],
+        "pregel_calls": work["pregel"],
         "bare_calls": work["bare"],
         "calls_ratio": _ratio(work["router"], work["bare"]),
+        "pregel_calls_ratio": _ratio(work["pregel"], work["bare"]),
     }
 
 
@@ -407,14 +419,19 @@ def _print(report: dict[str, Any]) -> None:
     if g := report.get("graph"):
         print(f"\n[graph] one client, {g['calls']} calls/round, {g['nodes']} nodes")
         print(
-            f"  Router.ainvoke p50 {_f(g['router_p50_ms'], '.3f')} ms, bare LangGraph "
-            f"p50 {_f(g['bare_p50_ms'], '.3f')} ms, ratio {_f(g['ratio'])}x"
+            f"  {'':<34}{'p50 ms':>8}{'vs bare':>9}{'Python calls':>14}{'vs bare':>9}"
         )
-        print(
-            f"  Python calls per run (cProfile): Router.ainvoke "
-            f"{_f(g['router_calls'], '.0f')}, bare {_f(g['bare_calls'], '.0f')}, "
-            f"ratio {_f(g['calls_ratio'])}x"
-        )
+        for label, key, ratio in (
+            ("Router.ainvoke (stepped)", "router", ""),
+            ("router.graph.ainvoke (Pregel)", "pregel", "pregel_"),
+            ("bare LangGraph graph, no-op nodes", "bare", None),
+        ):
+            print(
+                f"  {label:<34}{_f(g[f'{key}_p50_ms'], '.3f'):>8}"
+                f"{_f(g[f'{ratio}ratio'] if ratio is not None else 1.0):>8}x"
+                f"{_f(g[f'{key}_calls'], '.0f'):>14}"
+                f"{_f(g[f'{ratio}calls_ratio'] if ratio is not None else 1.0):>8}x"
+            )
     if k := report.get("ask"):
         print(
             f"\n[ask] cold process, bundled SmolLM2 on llama.cpp, --max-tokens 1, "

@@ -15,13 +15,11 @@ controller (a ``thinking_budget`` step in the trace when a budget applies).
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+import threading
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from langchain_core.runnables import Runnable, RunnableConfig
-from langgraph.graph import END, START, StateGraph
 from qwen_router.backends.base import Backend
 from qwen_router.backends.dispatch import Dispatcher
 from qwen_router.backends.registry import BackendPool
@@ -31,94 +29,91 @@ from ..classify.base import Classifier
 from ..images import ImageLimits
 from ..observability.calls import CallObserver
 from ..observability.health import HealthMonitor
-from ..observability.tracing import annotate_node, node_span
 from ..profiles import Profile, load_profile
 from .assets import CompiledAssets, compile_assets
 from .nodes import Generator, Responder, Verifier, after_generate, after_verify, repair
 from .planning import Planner
-from .state import RouterState, RunState
+from .steps import (
+    GraphNode,
+    GraphShape,
+    astep,
+    astream_steps,
+    needs_pregel,
+    step,
+    stream_steps,
+)
 
-__all__ = ["GraphParts", "RouterState", "assemble", "build_graph"]
+__all__ = ["GraphParts", "assemble", "build_graph"]
+
+# a run reads only the result: LangGraph then maps one channel per step, not all
+_RESULT = ["result"]
+_STREAMED = ["custom", "updates"]
 
 
-class _Node(Runnable[Any, Any]):
-    """A graph node (or edge function) with a sync and an async body, called directly.
-
-    LangGraph runs a plain sync function of an async run in a worker thread, and
-    ``RunnableLambda`` inspects its function's signature on every call. The routing
-    nodes are microseconds of CPU work, less than a thread hop, so their async body
-    runs on the event loop (``afunc=None``); a node that may block passes an ``afunc``
-    that says how it leaves the loop. ``with_config`` nodes get the run's config (for
-    callbacks). The node's run is still traced by LangGraph, under its name.
-    """
+class GraphParts:
+    """The graph's shape, its compiled LangGraph graph (built on first use: LangGraph
+    loads then) and the live parts it runs on (the Router keeps them)."""
 
     def __init__(
         self,
-        name: str,
-        func: Callable[..., Any],
-        afunc: Callable[..., Awaitable[Any]] | None = None,
-        *,
-        with_config: bool = False,
+        shape: GraphShape,
+        profile: Profile,
+        classifier: Classifier,
+        pool: BackendPool,
+        dispatcher: Dispatcher,
+        assets: CompiledAssets,
+        checkpointer: Any = None,
     ) -> None:
-        self.name = name
-        self.func = func
-        self.afunc = afunc
-        self.with_config = with_config
+        self.shape = shape
+        self.profile = profile
+        self.classifier = classifier
+        self.pool = pool
+        self.dispatcher = dispatcher
+        self.assets = assets
+        self.checkpointer = checkpointer
+        self._graph: Any = None
+        self._compiling = threading.Lock()
 
-    traced = False  # a graph node (a span per run), not an edge function
+    @property
+    def graph(self) -> Any:
+        """The compiled ``StateGraph`` (a langgraph ``CompiledStateGraph``)."""
+        if self._graph is None:
+            with self._compiling:
+                if self._graph is None:
+                    from .compiled import compile_shape
 
-    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
-        with node_span(self.name, self.traced) as span:
-            out = self.func(input, config) if self.with_config else self.func(input)
-            if span is not None:
-                annotate_node(span, *_decided(self.name, out))
-            return out
+                    self._graph = compile_shape(self.shape, checkpointer=self.checkpointer)
+        return self._graph
 
-    async def ainvoke(
-        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
-    ) -> Any:
-        if self.afunc is None:
-            return self.invoke(input, config)
-        with node_span(self.name, self.traced) as span:
-            out = await (self.afunc(input, config) if self.with_config else self.afunc(input))
-            if span is not None:
-                annotate_node(span, *_decided(self.name, out))
-            return out
+    def invoke(self, state: Mapping[str, Any], config: Any = None) -> dict[str, Any]:
+        """Run the graph on ``state``: stepped directly, or through the compiled
+        graph when the run needs it (:func:`.steps.needs_pregel`); the state has
+        ``result``."""
+        if needs_pregel(config, checkpointer=self.checkpointer):
+            return self.graph.invoke(state, config, output_keys=_RESULT)
+        return step(self.shape, state, config)
 
+    async def ainvoke(self, state: Mapping[str, Any], config: Any = None) -> dict[str, Any]:
+        """Async twin of :meth:`invoke`."""
+        if needs_pregel(config, checkpointer=self.checkpointer):
+            return await self.graph.ainvoke(state, config, output_keys=_RESULT)
+        return await astep(self.shape, state, config)
 
-def _decided(node: str, update: Any) -> tuple[dict[str, Any], list[Any]]:
-    """What ``node`` decided (never content) as span attributes, and its steps."""
-    run = update.get("run") if isinstance(update, Mapping) else None
-    if not isinstance(run, RunState):
-        return {}, []
-    attributes: dict[str, Any] = {}
-    if node == "plan":
-        attributes = {
-            "qwen_router.route": run.decision.route,
-            "qwen_router.stage": run.decision.stage,
-            "qwen_router.confidence": float(run.decision.confidence),
-            "qwen_router.candidates": [str(c) for c in run.selection.candidates],
-            "qwen_router.repairs": run.repairs,
-        }
-    elif node == "generate" and run.latest is not None:
-        attributes = {"gen_ai.response.model": run.latest.answered_by}
-    elif node == "verify" and run.latest is not None and run.latest.verification is not None:
-        attributes = {"qwen_router.verification": run.latest.verification.status}
-    elif node == "repair":
-        attributes = {"qwen_router.repairs": run.repairs}
-    return attributes, run.steps
+    def stream(self, state: Mapping[str, Any], config: Any = None) -> Iterator[tuple[str, Any]]:
+        """The run as ``(mode, payload)`` pairs, as LangGraph's
+        ``stream_mode=["custom", "updates"]`` gives them: stepped directly, or through
+        the compiled graph when the run needs it."""
+        if needs_pregel(config, checkpointer=self.checkpointer):
+            return self.graph.stream(state, config, stream_mode=_STREAMED)
+        return stream_steps(self.shape, state, config)
 
-
-@dataclass(frozen=True)
-class GraphParts:
-    """The compiled graph and the live parts it runs on (the Router keeps them)."""
-
-    graph: Any  # langgraph CompiledStateGraph
-    profile: Profile
-    classifier: Classifier
-    pool: BackendPool
-    dispatcher: Dispatcher
-    assets: CompiledAssets
+    def astream(
+        self, state: Mapping[str, Any], config: Any = None
+    ) -> AsyncIterator[tuple[str, Any]]:
+        """Async twin of :meth:`stream`."""
+        if needs_pregel(config, checkpointer=self.checkpointer):
+            return self.graph.astream(state, config, stream_mode=_STREAMED)
+        return astream_steps(self.shape, state, config)
 
 
 def assemble(
@@ -152,28 +147,27 @@ def assemble(
     generator = Generator(dispatcher, run_with_budget, arun_with_budget)
     verifier = Verifier(assets)
     nodes = [
-        _Node("plan", planner.plan, planner.aplan, with_config=True),
-        _Node("generate", generator.generate, generator.agenerate, with_config=True),
-        _Node("verify", verifier.verify, verifier.averify),
-        _Node("repair", functools.partial(repair, assets=assets)),
-        _Node("respond", Responder().respond),
+        GraphNode("plan", planner.plan, planner.aplan, with_config=True, traced=True),
+        GraphNode(
+            "generate", generator.generate, generator.agenerate, with_config=True, traced=True
+        ),
+        GraphNode("verify", verifier.verify, verifier.averify, traced=True),
+        GraphNode("repair", functools.partial(repair, assets=assets), traced=True),
+        GraphNode("respond", Responder().respond, traced=True),
     ]
-    graph = StateGraph(RouterState)
-    for node in nodes:
-        node.traced = True
-        graph.add_node(node.name, node)
-    graph.add_edge(START, "plan")
-    graph.add_edge("plan", "generate")
-    graph.add_conditional_edges(
-        "generate", _Node("after_generate", after_generate), ["verify", "respond"]
+    shape = GraphShape(
+        nodes={node.name: node for node in nodes},
+        entry="plan",
+        edges={"plan": "generate", "repair": "generate"},
+        branches={
+            "generate": (GraphNode("after_generate", after_generate), ("verify", "respond")),
+            "verify": (GraphNode("after_verify", after_verify), ("repair", "respond")),
+        },
     )
-    graph.add_conditional_edges(
-        "verify", _Node("after_verify", after_verify), ["repair", "respond"]
-    )
-    graph.add_edge("repair", "generate")
-    graph.add_edge("respond", END)
-    compiled = graph.compile(checkpointer=checkpointer, name="qwen-router")
-    return GraphParts(compiled, loaded, classifier, pool, dispatcher, assets)
+    parts = GraphParts(shape, loaded, classifier, pool, dispatcher, assets, checkpointer)
+    if checkpointer is not None:
+        parts.graph  # noqa: B018 - a checkpointer runs every call through the graph
+    return parts
 
 
 def build_graph(

@@ -10,19 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sys
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.messages import AIMessage, AIMessageChunk
-from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, LLMResult
-from langchain_core.runnables import RunnableConfig
-from langchain_core.runnables.config import (
-    get_async_callback_manager_for_config,
-    get_callback_manager_for_config,
-)
-from langgraph.config import get_stream_writer
 from qwen_router.backends.base import Backend, Chunk, GenerateRequest, GenerateResult
 from qwen_router.backends.dispatch import AsyncRunner, Attempt, Dispatcher, Runner
 from qwen_router.observability.throughput import measure_throughput
@@ -40,18 +34,38 @@ from qwen_router.types import Message, RouteResult, Timings, TraceEvent
 
 from .assets import REPAIR_TEMPLATE, CompiledAssets
 from .planning import trace_event
-from .state import Candidate, RouterState
+from .run_state import Candidate
+from .steps import current_writer
+
+if TYPE_CHECKING:
+    from langchain_core.outputs import ChatGenerationChunk, LLMResult
+    from langchain_core.runnables import RunnableConfig
+
+    from .state import RouterState
 
 __all__ = ["Generator", "Responder", "Verifier", "after_generate", "after_verify", "repair"]
 
 _LLM = {"name": "qwen-router"}
 
 
+def _ignore(_chunk: Any) -> None:
+    return None
+
+
 def _writer() -> Callable[[Any], None]:
+    """Where this run's custom stream goes: the direct stepper's (:mod:`.steps`), the
+    running LangGraph graph's, or nowhere (a run that is not streamed)."""
+    writer = current_writer.get()
+    if writer is not None:
+        return writer
+    if "langgraph.pregel" not in sys.modules:  # no LangGraph run can be going on
+        return _ignore
+    from langgraph.config import get_stream_writer
+
     try:
         return get_stream_writer()
     except Exception:  # outside a streaming run there is nowhere to write
-        return lambda _chunk: None
+        return _ignore
 
 
 def _has_handlers(config: RunnableConfig | None) -> bool:
@@ -85,6 +99,8 @@ class _Tokens:
             self.result = chunk.result
 
     def _message(self, chunk: Chunk, spec: ModelSpec) -> ChatGenerationChunk:
+        from langchain_core.outputs import ChatGenerationChunk
+
         extra = {"reasoning_content": chunk.thinking} if chunk.thinking else {}
         message = AIMessageChunk(
             content=chunk.text,
@@ -95,6 +111,8 @@ class _Tokens:
         return ChatGenerationChunk(message=message)
 
     def _final(self) -> LLMResult:
+        from langchain_core.outputs import ChatGeneration, LLMResult
+
         text = self.result.text if self.result else ""
         message = AIMessage(content=text, id=self.message_id)
         return LLMResult(generations=[[ChatGeneration(message=message)]])
@@ -102,6 +120,8 @@ class _Tokens:
     # --- sync callbacks ----------------------------------------------------------------
     def open(self) -> None:
         if self.config is not None:
+            from langchain_core.runnables.config import get_callback_manager_for_config
+
             manager = get_callback_manager_for_config(self.config)
             self.run = manager.on_chat_model_start(_LLM, [[]], name="qwen-router")[0]
 
@@ -120,6 +140,10 @@ class _Tokens:
     # --- async callbacks ---------------------------------------------------------------
     async def aopen(self) -> None:
         if self.config is not None:
+            from langchain_core.runnables.config import (
+                get_async_callback_manager_for_config,
+            )
+
             manager = get_async_callback_manager_for_config(self.config)
             self.run = (await manager.on_chat_model_start(_LLM, [[]], name="qwen-router"))[0]
 

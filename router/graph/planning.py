@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qwen_router.classify.base import Classifier
 from qwen_router.errors import InputError
@@ -24,7 +24,10 @@ from qwen_router.profiles import Profile
 from qwen_router.types import Message, RouteDecision, RouteRequest, TraceEvent
 
 from .assets import CompiledAssets
-from .state import RouterState, RunState
+from .run_state import RunState
+
+if TYPE_CHECKING:
+    from .state import RouterState
 
 __all__ = ["MAX_TEXT_CHARS", "PLANNED", "Planner", "planned_config", "trace_event"]
 
