@@ -8,6 +8,7 @@ from typing import Any
 from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.graph import END, START, StateGraph
 
+from . import steps
 from .state import RouterState
 from .steps import GraphNode, GraphShape
 
@@ -43,7 +44,7 @@ def compile_shape(shape: GraphShape, *, checkpointer: Any = None) -> Any:
         graph.add_node(name, _PregelNode(node))
     graph.add_edge(START, shape.entry)
     for source, target in shape.edges.items():
-        graph.add_edge(source, END if target == "__end__" else target)
+        graph.add_edge(source, END if target == steps.END else target)
     for source, (edge, ends) in shape.branches.items():
         graph.add_conditional_edges(source, _PregelNode(edge), list(ends))
     for name in shape.nodes:

@@ -2,14 +2,15 @@
 
 :class:`GraphShape` is the one table of the graph's nodes and edges. ``build`` compiles
 it into LangGraph's ``StateGraph`` (what ``router.graph`` is: a subgraph, checkpoints,
-LangGraph streaming and callbacks). :func:`astep` and :func:`step` walk the same
-table directly when nothing needs Pregel: no checkpointer, no callback handlers
-(LangSmith tracing or a parent run), no stream. It is the same nodes and the same
-edge functions in the same order, with the graph's reducers. It skips Pregel's
+LangGraph streaming and callbacks). :func:`step` and :func:`astep` (streamed:
+:func:`stream_steps` and :func:`astream_steps`) walk the same table directly when
+nothing needs Pregel: no checkpointer, no callback handlers (``config["callbacks"]``,
+LangSmith tracing, a parent run). It is the same nodes and the same edge functions in
+the same order, with the graph's reducers and recursion limit. It skips Pregel's
 per-superstep bookkeeping (channels, task preparation, the checkpoint it builds even
 when none is kept), which costs more than all of the router's own work for one
-request. ``Router.invoke`` and ``ainvoke``, and with them the server, take this path;
-:func:`needs_pregel` decides when they can.
+request. ``Router.invoke``, ``ainvoke``, ``stream`` and ``astream``, and with them the
+server and the CLI, take this path; :func:`needs_pregel` decides when they can.
 """
 
 from __future__ import annotations
@@ -231,6 +232,15 @@ class _Ended:
     error: BaseException | None = None
 
 
+def _ends(item: Any) -> bool:
+    """Whether ``item`` ends a streamed run; one that failed raises its error here."""
+    if not isinstance(item, _Ended):
+        return False
+    if item.error is not None:
+        raise item.error
+    return True
+
+
 def stream_steps(
     shape: GraphShape, state: Mapping[str, Any], config: Any = None
 ) -> Iterator[tuple[str, Any]]:
@@ -264,12 +274,7 @@ def stream_steps(
     worker = threading.Thread(target=context.run, args=(run,), name="qwen-router-run", daemon=True)
     worker.start()
     try:
-        while True:
-            item = events.get()
-            if isinstance(item, _Ended):
-                if item.error is not None:
-                    raise item.error
-                return
+        while not _ends(item := events.get()):
             yield item
     finally:
         gone.set()
@@ -308,12 +313,7 @@ async def astream_steps(
 
     task = asyncio.create_task(run())
     try:
-        while True:
-            item = await events.get()
-            if isinstance(item, _Ended):
-                if item.error is not None:
-                    raise item.error
-                return
+        while not _ends(item := await events.get()):
             yield item
     finally:
         if not task.done():
