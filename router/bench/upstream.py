@@ -2,7 +2,10 @@
 GGUF) against that upstream called directly, request by request, interleaved; and,
 as floors, a bare FastAPI proxy and the same proxy streaming through a no-op LangGraph
 graph of the router's shape (:data:`~qwen_router.bench.baselines.BARE_PROXY`,
-:data:`~qwen_router.bench.baselines.BARE_GRAPH_PROXY`)."""
+:data:`~qwen_router.bench.baselines.BARE_GRAPH_PROXY`).
+
+What each side adds is the median of paired differences: every stream against the
+direct stream taken just before it, so the machine's drift between rounds cancels."""
 
 from __future__ import annotations
 
@@ -23,7 +26,7 @@ from qwen_router.bench.server import (
     wait_ready,
 )
 
-__all__ = ["bench_stream", "wait_ready_models"]
+__all__ = ["bench_stream", "paired_added", "wait_ready_models"]
 
 PROMPT = "What is the capital of France?"
 
@@ -162,13 +165,33 @@ def bench_stream(
         out[f"{name}_first_ms"] = median([r[0] for r in rows]) * 1000  # type: ignore[operator]
         out[f"{name}_per_token_ms"] = (per_token(rows) or 0.0) * 1000
         out[f"{name}_end_ms"] = (tail(rows) or 0.0) * 1000  # last token to stream end
+    # paired: each stream against the direct stream taken just before it, so a drift
+    # of the machine's speed between rounds cancels out of what is added
+    parts = {
+        "first": lambda r: r[0],
+        "per_token": lambda r: (r[1] - r[0]) / (r[3] - 1) if r[3] > 1 else None,
+        "end": lambda r: r[2] - r[1],
+    }
     for name in ("serve", "proxy", "graph_proxy"):
         prefix = "" if name == "serve" else f"{name}_"
-        for part in ("first", "per_token", "end"):
+        for part, of in parts.items():
             out[f"{prefix}added_{part}_ms"] = (
-                out[f"{name}_{part}_ms"] - out[f"direct_{part}_ms"]
-            )
+                paired_added(got[name], got["direct"], of) or 0.0
+            ) * 1000
     return out
+
+
+def paired_added(
+    rows: list[Sample], direct: list[Sample], of: Any
+) -> float | None:
+    """The median of ``of(row) - of(direct row)`` over the interleaved pairs."""
+    return median(
+        [
+            mine - theirs
+            for row, base in zip(rows, direct, strict=True)
+            if (mine := of(row)) is not None and (theirs := of(base)) is not None
+        ]
+    )
 
 
 def wait_ready_models(base: str, proc: subprocess.Popen[Any]) -> None:

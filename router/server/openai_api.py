@@ -10,8 +10,8 @@ answer carries ``x-qwen-router-*`` headers and a ``qwen_router`` body field.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -320,7 +320,7 @@ async def chat_completions(
         state=state,
         session_id=session_of(request, body.user),
     )
-    cid, created = f"chatcmpl-{uuid.uuid4().hex}", int(time.time())
+    cid, created = f"chatcmpl-{secrets.token_hex(16)}", int(time.time())
     if body.stream:
         include_usage = bool(body.stream_options and body.stream_options.include_usage)
         return await start_stream(
