@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import AsyncIterator, Iterator
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeGuard, runtime_checkable
 
 from qwen_router.types import GenerationParams
 
@@ -46,6 +46,7 @@ __all__ = [
     "RawPromptBackend",
     "PromptSizer",
     "first_load_ms",
+    "sizes_prompts",
 ]
 
 @runtime_checkable
@@ -115,6 +116,13 @@ class PromptSizer(Protocol):
     """
 
     def prompt_size(self, request: GenerateRequest) -> tuple[int, int] | None: ...
+
+
+def sizes_prompts(backend: object) -> TypeGuard[PromptSizer]:
+    """Whether ``backend`` is a :class:`PromptSizer`: the method check the runtime
+    protocol makes, without its walk of the protocol's members (the server asks this
+    of every request)."""
+    return callable(getattr(backend, "prompt_size", None))
 
 
 class BaseBackend:

@@ -14,6 +14,7 @@ import json
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from qwen_router.bench.server import (
     wait_ready,
 )
 
-__all__ = ["bench_stream", "paired_added", "wait_ready_models"]
+__all__ = ["MEASURES", "bench_stream", "paired_added", "wait_ready_models"]
 
 PROMPT = "What is the capital of France?"
 
@@ -54,6 +55,22 @@ def _start_llama_server(gguf: Path, port: int, log: Any) -> subprocess.Popen[Any
 
 
 Sample = tuple[float, float, float, int]
+
+
+def _per_token(row: Sample) -> float | None:
+    """The gap between content tokens: first to last, over the gaps between them
+    (``None`` for a stream of one token)."""
+    first, last, _, chunks = row
+    return (last - first) / (chunks - 1) if chunks > 1 else None
+
+
+# what is measured of each stream: its first token, its per-token gap, and the time
+# from its last token to the end of the stream
+MEASURES: dict[str, Callable[[Sample], float | None]] = {
+    "first": lambda row: row[0],
+    "per_token": _per_token,
+    "end": lambda row: row[2] - row[1],
+}
 
 
 async def _stream_once(client: Any, url: str, max_tokens: int) -> Sample:
@@ -145,13 +162,6 @@ def bench_stream(
             stop_process(proc)
         log.close()
 
-    def per_token(rows: list[Sample]) -> float | None:
-        # the gap between content tokens: first to last, over the gaps between them
-        return median([(last - f) / (n - 1) for f, last, _, n in rows if n > 1])
-
-    def tail(rows: list[Sample]) -> float | None:
-        return median([total - last for _, last, total, _ in rows])
-
     out: dict[str, Any] = {
         "requests": len(got["direct"]),
         "max_tokens": max_tokens,
@@ -162,19 +172,15 @@ def bench_stream(
         },
     }
     for name, rows in got.items():
-        out[f"{name}_first_ms"] = median([r[0] for r in rows]) * 1000  # type: ignore[operator]
-        out[f"{name}_per_token_ms"] = (per_token(rows) or 0.0) * 1000
-        out[f"{name}_end_ms"] = (tail(rows) or 0.0) * 1000  # last token to stream end
+        for part, of in MEASURES.items():
+            out[f"{name}_{part}_ms"] = (
+                median([of(row) for row in rows]) or 0.0
+            ) * 1000
     # paired: each stream against the direct stream taken just before it, so a drift
     # of the machine's speed between rounds cancels out of what is added
-    parts = {
-        "first": lambda r: r[0],
-        "per_token": lambda r: (r[1] - r[0]) / (r[3] - 1) if r[3] > 1 else None,
-        "end": lambda r: r[2] - r[1],
-    }
     for name in ("serve", "proxy", "graph_proxy"):
         prefix = "" if name == "serve" else f"{name}_"
-        for part, of in parts.items():
+        for part, of in MEASURES.items():
             out[f"{prefix}added_{part}_ms"] = (
                 paired_added(got[name], got["direct"], of) or 0.0
             ) * 1000
@@ -182,7 +188,7 @@ def bench_stream(
 
 
 def paired_added(
-    rows: list[Sample], direct: list[Sample], of: Any
+    rows: list[Sample], direct: list[Sample], of: Callable[[Sample], float | None]
 ) -> float | None:
     """The median of ``of(row) - of(direct row)`` over the interleaved pairs."""
     return median(

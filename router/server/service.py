@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from qwen_router.backends.base import GenerateRequest
+from qwen_router.backends.base import GenerateRequest, sizes_prompts
 from qwen_router.classify.base import Classifier
 from qwen_router.core import Router, RouterEvent
 from qwen_router.errors import InputError
@@ -296,10 +296,7 @@ class RouterService:
         params = plan.request.params
         wanted = params.max_tokens if params and params.max_tokens else 0
         messages = plan.request.messages
-        # a PromptSizer: the method check the runtime-checkable protocol makes, without
-        # its walk of the protocol's members on every request; it may load the model
-        # first, so it runs off the loop
-        if callable(getattr(backend, "prompt_size", None)):
+        if sizes_prompts(backend):  # may load the model first: off the loop
             probe = GenerateRequest(model=spec.name, messages=messages)
             size = await asyncio.to_thread(backend.prompt_size, probe)
         elif sum(len(m.text) for m in messages) > INLINE_COUNT_CHARS:

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from qwen_router.bench.baselines import bare_graph
 from qwen_router.bench.overhead import bench_serve, warm_up
-from qwen_router.bench.server import PROMPT, overhead_profile
-from qwen_router.bench.upstream import bench_stream, paired_added
+from qwen_router.bench.server import PROMPT, median, overhead_profile
+from qwen_router.bench.upstream import MEASURES, bench_stream, paired_added
 from qwen_router.core import Router
 from support.thread_hops import thread_hops
 
@@ -104,14 +104,20 @@ def test_the_warm_up_caches_bytecode_where_the_environment_forbids_writing_it(
 
 
 def test_added_latency_is_paired_so_drift_between_rounds_cancels() -> None:
-    """The machine slowed down by 40 ms halfway through: every serve stream was 2 ms
-    behind the direct one just before it. The difference of the two medians would say
-    22 ms; the paired median says 2."""
-    direct = [(0.010, 0.1, 0.2, 8), (0.011, 0.1, 0.2, 8), (0.050, 0.1, 0.2, 8), (0.051, 0.1, 0.2, 8)]
-    serve = [(0.012, 0.1, 0.2, 8), (0.013, 0.1, 0.2, 8), (0.052, 0.1, 0.2, 8), (0.053, 0.1, 0.2, 8)]
-    added = paired_added(serve, direct, lambda row: row[0])
-    assert added == pytest.approx(0.002)
-    # rows the measure cannot use (one token: no per-token gap) are left out of it
+    """A slow spell (about 40 ms) hit three of the five direct streams but only two of
+    serve's. Every serve stream but one was 2 ms behind the direct stream just before
+    it. The difference of the two sides' medians says serve took 37 ms off the first
+    token; the paired median says it added 2 ms."""
+    def streams(firsts: list[float]) -> list[tuple[float, float, float, int]]:
+        return [(first, first + 0.07, first + 0.08, 8) for first in firsts]
+
+    direct = streams([0.010, 0.050, 0.051, 0.052, 0.011])
+    serve = streams([0.012, 0.013, 0.053, 0.054, 0.013])
+    first = MEASURES["first"]
+    by_medians = median([first(r) for r in serve]) - median([first(r) for r in direct])
+    assert by_medians == pytest.approx(-0.037)
+    assert paired_added(serve, direct, first) == pytest.approx(0.002)
+    # a stream the measure cannot use (one token: no per-token gap) is left out
     one_token = [(0.012, 0.012, 0.2, 1), *serve[1:]]
-    gaps = paired_added(one_token, direct, lambda r: r[1] / r[3] if r[3] > 1 else None)
-    assert gaps == pytest.approx(0.0)
+    assert paired_added(one_token, direct, MEASURES["per_token"]) == pytest.approx(0.0)
+    assert MEASURES["per_token"](one_token[0]) is None
