@@ -1,5 +1,5 @@
 """The OpenAI-compatible backend: vLLM, SGLang, TGI, LM Studio or any server that speaks
-``/v1/chat/completions``, through the official ``openai`` client (sync and async).
+``/v1/chat/completions``, over HTTP (``.transport``: aiohttp async, httpx sync).
 
 Model spec: ``openai:NAME``, NAME being the server's model id
 (``openai:Qwen/Qwen3-8B``).
@@ -30,11 +30,9 @@ import asyncio
 import os
 import threading
 from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, closing
 from typing import Any, ClassVar
 
-import openai
-from openai.types.chat import ChatCompletion
 from qwen_router.backends.token_count import fill_usage
 from qwen_router.errors import BackendError, ConfigError
 
@@ -52,9 +50,11 @@ from ..types import (
 from .continuation import ContinuationMixin
 from .engines import ENGINES, Engine, EngineConfig, budget_fields, probe_engine
 from .errors import ErrorContext, map_errors
+from .transport import AsyncTransport, Endpoint, SyncTransport
 from .wire import (
     chunk_deltas,
     completion_delta,
+    model_ids,
     response_format,
     sampling,
     tool_fields,
@@ -65,20 +65,14 @@ __all__ = ["OpenAIBackend"]
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000/v1"
 DEFAULT_TIMEOUT_S = 300.0
-_Async = openai.AsyncOpenAI
-
-
 _CHAT_PATH = "/chat/completions"
 
 
-def _post_args(kwargs: Mapping[str, Any]) -> dict[str, Any]:
-    """``chat.completions.create`` arguments as the client's ``post``: the body is
-    already plain JSON (``wire`` builds it), so the SDK's per-call parameter
-    transform (about 0.6 ms a request) is skipped; ``extra_body`` is merged in as
-    ``create`` would."""
+def _request_body(kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON body: ``extra_body`` merged in, as the openai SDK's ``create`` does."""
     body = {k: v for k, v in kwargs.items() if k != "extra_body"}
     body.update(kwargs.get("extra_body") or {})
-    return {"body": body, "cast_to": ChatCompletion, "stream": bool(body.get("stream"))}
+    return body
 
 
 class OpenAIBackend(ContinuationMixin, BaseBackend):
@@ -126,8 +120,8 @@ class OpenAIBackend(ContinuationMixin, BaseBackend):
         self.headers = dict(headers or {})
         self.extra_body = dict(extra_body or {})
         self._lock = threading.Lock()
-        self._clients: dict[str, openai.OpenAI] = {}
-        self._aclients: dict[str, tuple[asyncio.AbstractEventLoop, _Async]] = {}
+        self._clients: dict[str, SyncTransport] = {}
+        self._aclients: dict[str, tuple[asyncio.AbstractEventLoop, AsyncTransport]] = {}
 
     def url_for(self, model: str | None) -> str:
         """The base URL serving ``model``: its ``endpoints`` entry or ``base_url``."""
@@ -200,32 +194,27 @@ class OpenAIBackend(ContinuationMixin, BaseBackend):
         return finish
 
     # --- clients (one per base URL) ---------------------------------------------------
-    def _client_kwargs(self, url: str) -> dict[str, Any]:
-        return {
-            "base_url": url,
-            "api_key": self._api_key,
-            "timeout": self.timeout,
-            "max_retries": 0,
-            "default_headers": self.headers or None,
-        }
+    def _endpoint(self, url: str) -> Endpoint:
+        return Endpoint(url, self._api_key, self.timeout, self.headers)
 
-    def _sync(self, url: str) -> openai.OpenAI:
+    def _sync(self, url: str) -> SyncTransport:
         with self._lock:
             if url not in self._clients:
-                self._clients[url] = openai.OpenAI(**self._client_kwargs(url))
+                self._clients[url] = SyncTransport(self._endpoint(url))
             return self._clients[url]
 
-    def _async(self, url: str) -> openai.AsyncOpenAI:
+    async def _async(self, url: str) -> AsyncTransport:
         loop = asyncio.get_running_loop()  # an async HTTP client belongs to one loop
         with self._lock:
             pair = self._aclients.get(url)
-            if pair is None or pair[0] is not loop:
-                pair = (loop, openai.AsyncOpenAI(**self._client_kwargs(url)))
+        if pair is None or pair[0] is not loop:  # open() never suspends: no race
+            pair = (loop, await AsyncTransport.open(self._endpoint(url)))
+            with self._lock:
                 self._aclients[url] = pair
-            return pair[1]
+        return pair[1]
 
     def _map_errors(self, ctx: ErrorContext) -> AbstractContextManager[None]:
-        """Translate openai exceptions (see ``openai_compat.errors.ERROR_TABLE``)."""
+        """Translate the exchange's failures (``openai_compat.errors.ERROR_TABLE``)."""
         return map_errors(ctx)
 
     def close(self) -> None:
@@ -274,19 +263,15 @@ class OpenAIBackend(ContinuationMixin, BaseBackend):
     def _deltas(self, kwargs: dict[str, Any]) -> Iterator[RawDelta]:
         ctx = ErrorContext(self.url_for(kwargs["model"]), kwargs["model"])
         with self._map_errors(ctx):
-            reply = self._sync(ctx.base_url).post(
-                _CHAT_PATH, **_post_args(kwargs), stream_cls=openai.Stream[object]
-            )
+            transport, body = self._sync(ctx.base_url), _request_body(kwargs)
             if not kwargs["stream"]:
-                yield completion_delta(reply)
+                yield completion_delta(transport.post_json(_CHAT_PATH, body))
                 return
             calls = ToolCallAssembler()
-            try:
-                for chunk in reply:
+            with closing(transport.events(_CHAT_PATH, body)) as events:
+                for event in events:
                     ctx.chunks += 1
-                    yield from chunk_deltas(chunk, calls)
-            finally:
-                reply.close()
+                    yield from chunk_deltas(event, calls)
 
     def _raw_stream(self, request: GenerateRequest) -> Iterator[RawDelta]:
         return self._deltas(self._chat_kwargs(request, stream=True))
@@ -321,22 +306,19 @@ class OpenAIBackend(ContinuationMixin, BaseBackend):
     async def _adeltas(self, kwargs: dict[str, Any]) -> AsyncIterator[RawDelta]:
         ctx = ErrorContext(self.url_for(kwargs["model"]), kwargs["model"])
         with self._map_errors(ctx):
-            reply = await self._async(ctx.base_url).post(
-                _CHAT_PATH,
-                **_post_args(kwargs),
-                stream_cls=openai.AsyncStream[object],  # events as dicts: see wire
-            )
+            transport, body = await self._async(ctx.base_url), _request_body(kwargs)
             if not kwargs["stream"]:
-                yield completion_delta(reply)
+                yield completion_delta(await transport.post_json(_CHAT_PATH, body))
                 return
             calls = ToolCallAssembler()
+            events = transport.events(_CHAT_PATH, body)
             try:
-                async for chunk in reply:
+                async for event in events:
                     ctx.chunks += 1
-                    for delta in chunk_deltas(chunk, calls):
+                    for delta in chunk_deltas(event, calls):
                         yield delta
             finally:
-                await reply.close()
+                await events.aclose()  # type: ignore[attr-defined]
 
     def _araw_stream(self, request: GenerateRequest) -> AsyncIterator[RawDelta]:  # type: ignore[override]
         return self._adeltas(self._chat_kwargs(request, stream=True))
@@ -382,7 +364,7 @@ class OpenAIBackend(ContinuationMixin, BaseBackend):
         """
         url = base_url or self.base_url
         with self._map_errors(ErrorContext(url)):
-            return [m.id for m in self._sync(url).models.list()]
+            return model_ids(self._sync(url).get_json("/models"))
 
     async def alist_models(self, base_url: str | None = None) -> list[str]:
         """Async twin of :meth:`list_models`.
@@ -392,7 +374,8 @@ class OpenAIBackend(ContinuationMixin, BaseBackend):
         """
         url = base_url or self.base_url
         with self._map_errors(ErrorContext(url)):
-            return [m.id async for m in self._async(url).models.list()]
+            transport = await self._async(url)
+            return model_ids(await transport.get_json("/models"))
 
     def health(self, model: str) -> Health:
         """Reachable, and ``model`` listed by its server's ``/models``. Never raises.

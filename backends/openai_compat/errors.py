@@ -1,11 +1,12 @@
-"""Translating the ``openai`` client's exceptions into RouterErrors.
+"""Translating what the HTTP exchange raises into RouterErrors.
 
-Everything the client raises passes through :func:`map_errors` once, at the boundary
-of :class:`~qwen_router.backends.openai_compat.OpenAIBackend`; nothing outside
-``backends/`` sees an ``openai.*`` exception. The client already wraps its transport
-errors in ``APIConnectionError`` / ``APITimeoutError``, also while a stream is read.
-:data:`ERROR_TABLE` is ordered most specific first and is what the completeness test
-walks: every exception class ``openai`` exports has its own row.
+Everything :mod:`.transport` raises (its own :class:`~.transport.UpstreamStatus` and
+:class:`~.transport.StreamError`, and the failures of httpx and aiohttp beneath it)
+passes through :func:`map_errors` once, at the boundary of
+:class:`~qwen_router.backends.openai_compat.OpenAIBackend`; nothing outside
+``backends/`` sees an httpx or aiohttp exception. :data:`ERROR_TABLE` is ordered most
+specific first and is what the completeness test walks: every exception class httpx
+and aiohttp export falls under a row.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import openai
+import aiohttp
+import httpx
 from qwen_router.errors import (
-    BackendError,
     BackendResponseError,
     BackendTimeout,
     BackendUnavailable,
@@ -27,6 +28,7 @@ from qwen_router.errors import (
 )
 
 from ..errors_map import lookup, translating
+from .transport import StreamError, UpstreamStatus
 from .wire import MalformedEvent
 
 __all__ = ["ERROR_TABLE", "ErrorContext", "map_errors", "translate"]
@@ -126,42 +128,42 @@ def _stream_error(exc: BaseException, ctx: ErrorContext) -> RouterError:
     )
 
 
-def _stopped(exc: BaseException, ctx: ErrorContext) -> RouterError:
-    return BackendError(
-        f"{ctx.base_url} stopped the answer early: {exc}",
-        backend=_NAME,
-        model=ctx.model,
-    )
+def _by_status(exc: BaseException, ctx: ErrorContext) -> RouterError:
+    if getattr(exc, "status_code", None) == 404:
+        return _not_found(exc, ctx)
+    return _status(exc, ctx)
 
 
 def _client(exc: BaseException, ctx: ErrorContext) -> RouterError:
-    return ConfigError(f"the openai client for {ctx.base_url} failed: {exc}")
+    return ConfigError(
+        f"the HTTP client for {ctx.base_url} failed: {type(exc).__name__}: {exc}",
+        hint="check backends.openai.base_url (scheme, host, port)",
+    )
 
 
 # Most specific first: the first class the exception is an instance of wins.
 ERROR_TABLE: tuple[tuple[type[BaseException], Mapper], ...] = (
-    (openai.APITimeoutError, _timeout),  # a subclass of APIConnectionError
-    (openai.APIConnectionError, _connection),  # refused, reset, dropped mid-stream
-    (openai.NotFoundError, _not_found),
-    (openai.OAuthError, _status),
-    (openai.AuthenticationError, _status),  # 401, with a hint
-    (openai.PermissionDeniedError, _status),  # 403
-    (openai.BadRequestError, _status),  # 400
-    (openai.ConflictError, _status),  # 409
-    (openai.UnprocessableEntityError, _status),  # 422
-    (openai.RateLimitError, _status),  # 429: retryable
-    (openai.InternalServerError, _status),  # >= 500: retryable
-    (openai.APIStatusError, _status),  # any other status
-    (openai.APIResponseValidationError, _malformed),
-    (openai.APIError, _stream_error),  # an {"error": ...} object inside a 200 stream
-    (openai.LengthFinishReasonError, _stopped),
-    (openai.ContentFilterFinishReasonError, _stopped),
-    (openai.WebSocketConnectionClosedError, _connection),
-    (openai.WebSocketQueueFullError, _connection),
-    (openai.InvalidWebhookSignatureError, _client),
-    (openai.OpenAIError, _client),  # e.g. a failing credentials provider
-    (json.JSONDecodeError, _malformed),  # a broken SSE data line
-    (MalformedEvent, _malformed),  # an SSE data line that is not a JSON object
+    (UpstreamStatus, _by_status),  # 404: not served; 401 with a hint; 429, 5xx retry
+    (StreamError, _stream_error),  # an {"error": ...} object inside a 200 stream
+    (MalformedEvent, _malformed),  # an answer or SSE data line that is not an object
+    (json.JSONDecodeError, _malformed),  # a broken answer or SSE data line
+    # sync, httpx
+    (httpx.TimeoutException, _timeout),  # connect, read, write or pool
+    (httpx.UnsupportedProtocol, _client),  # a base URL that is not http(s)
+    (httpx.TransportError, _connection),  # refused, reset, dropped mid-stream
+    (httpx.DecodingError, _malformed),  # a body its encoding does not decode
+    (httpx.TooManyRedirects, _malformed),
+    (httpx.InvalidURL, _client),
+    (httpx.HTTPError, _connection),  # any other failed exchange
+    (httpx.StreamError, _client),  # a stream read twice or after close: our bug
+    (httpx.CookieConflict, _client),
+    # async, aiohttp
+    (aiohttp.InvalidURL, _client),
+    (TimeoutError, _timeout),  # aiohttp's connect and read timeouts
+    (aiohttp.ClientConnectionError, _connection),  # refused, reset, disconnected
+    (aiohttp.ClientPayloadError, _connection),  # a body cut off mid-stream
+    (aiohttp.ClientResponseError, _malformed),  # an answer HTTP cannot read
+    (aiohttp.ClientError, _connection),  # any other failed exchange
 )
 _CAUGHT = tuple(cls for cls, _ in ERROR_TABLE)
 
@@ -177,7 +179,7 @@ def translate(exc: BaseException, ctx: ErrorContext) -> RouterError:
 
 @contextmanager
 def map_errors(ctx: ErrorContext) -> Iterator[None]:
-    """Re-raise anything the openai client raises as a typed RouterError.
+    """Re-raise anything the exchange raises as a typed RouterError.
 
     Raises:
         BackendUnavailable: connection refused or lost (the base URL is in the message).
@@ -185,8 +187,7 @@ def map_errors(ctx: ErrorContext) -> Iterator[None]:
         ModelNotFound: 404 (the server does not serve the model, or a wrong base URL).
         BackendResponseError: any other status (``status_code``; 401 with a key hint;
             429 and 5xx are retryable), an error inside a stream, a malformed reply.
-        BackendError: the server ended the answer early (length / content filter).
-        ConfigError: the client itself is misconfigured.
+        ConfigError: the base URL cannot be requested (not http(s), invalid).
     """
     with translating(_CAUGHT, lambda exc: translate(exc, ctx)):
         yield

@@ -23,6 +23,7 @@ __all__ = [
     "MalformedEvent",
     "chunk_deltas",
     "completion_delta",
+    "model_ids",
     "open_thought",
     "response_format",
     "sampling",
@@ -261,27 +262,47 @@ def chunk_deltas(
         yield out
 
 
-def completion_delta(reply: Any) -> RawDelta:
-    """A whole (non-streamed) completion as one delta.
+def completion_delta(reply: Mapping[str, Any]) -> RawDelta:
+    """A whole (non-streamed) completion, its JSON object, as one delta.
 
     Raises:
-        MalformedEvent: the completion has no choice, or a value of the wrong type.
+        MalformedEvent: the completion has no choice, a part of it is not an object,
+            or a value has the wrong type.
     """
-    if not getattr(reply, "choices", None):
+    fields = _Fields(reply)
+    choices = _list(fields.choices, "choices")
+    if not choices:
         raise MalformedEvent("the completion has no choices")
-    choice = reply.choices[0]
+    choice = _fields(choices[0], "choice")
+    message = _fields(choice.message, "message")
     assembler = ToolCallAssembler()
-    assembler.add(getattr(choice.message, "tool_calls", None))
+    assembler.add(_tool_fragments(message.tool_calls))
+    usage = None if fields.usage is None else _fields(fields.usage, "usage")
     try:
         return RawDelta(
-            text=choice.message.content or "",
-            thinking=_reasoning(choice.message),
+            text=message.content or "",
+            thinking=_reasoning(message),
             tool_calls=assembler.finish(),
-            usage=_usage(reply.usage),
+            usage=_usage(usage),
             finish_reason=choice.finish_reason,
         )
     except ValidationError as exc:
         raise _wrong_type(exc, "the completion") from None
+
+
+def model_ids(listing: Mapping[str, Any]) -> list[str]:
+    """The ids of a ``GET /models`` answer (``{"data": [{"id": ...}, ...]}``).
+
+    Raises:
+        MalformedEvent: ``data`` is not a list of objects with a string id.
+    """
+    ids = []
+    for item in _list(_Fields(listing).data, "model list"):
+        model_id = _fields(item, "model").id
+        if not isinstance(model_id, str):
+            raise MalformedEvent("a listed model has no string id")
+        ids.append(model_id)
+    return ids
 
 
 def open_thought(text: str) -> bool:

@@ -13,13 +13,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import openai
+import aiohttp
+import httpx
 import pytest
 from qwen_router.backends.base import Backend, GenerateRequest
 from qwen_router.backends.dispatch import Attempt, Dispatcher
 from qwen_router.backends.hf import HFBackend
 from qwen_router.backends.openai_compat import OpenAIBackend
 from qwen_router.backends.openai_compat.errors import ERROR_TABLE
+from qwen_router.backends.openai_compat.transport import StreamError, UpstreamStatus
+from qwen_router.backends.openai_compat.wire import MalformedEvent
 from qwen_router.errors import (
     BackendResponseError,
     BackendTimeout,
@@ -60,17 +63,26 @@ def _exported_exceptions(module: Any, names: list[str]) -> set[type[BaseExceptio
     }
 
 
-def test_every_exception_openai_exports_has_its_own_row() -> None:
-    exported = _exported_exceptions(openai, list(openai.__all__))
-    rows = {cls for cls, _ in ERROR_TABLE}
-    assert exported, "found no exception classes in openai"
-    assert sorted(c.__name__ for c in exported - rows) == []
-
-
-def test_every_exception_the_client_defines_is_caught() -> None:
-    defined = _exported_exceptions(openai._exceptions, dir(openai._exceptions))
+@pytest.mark.parametrize("client", [httpx, aiohttp], ids=["httpx", "aiohttp"])
+def test_every_exception_the_http_clients_export_falls_under_a_row(
+    client: Any,
+) -> None:
+    exported = {
+        cls
+        for cls in _exported_exceptions(client, list(client.__all__))
+        # the websocket client's and the multipart parser's, which plain requests
+        # never raise (and warnings, which are not raised)
+        if not cls.__name__.startswith(("WS", "WebSocket", "EofStream"))
+        and not issubclass(cls, Warning)
+    }
     rows = tuple(cls for cls, _ in ERROR_TABLE)
-    assert [c.__name__ for c in defined if not issubclass(c, rows)] == []
+    assert len(exported) > 10, f"found few exception classes in {client.__name__}"
+    assert sorted(c.__name__ for c in exported if not issubclass(c, rows)) == []
+
+
+def test_the_transport_s_own_failures_have_rows() -> None:
+    rows = {cls for cls, _ in ERROR_TABLE}
+    assert {UpstreamStatus, StreamError, MalformedEvent} <= rows
 
 
 # --- each error, for real -------------------------------------------------------------
@@ -100,7 +112,7 @@ def test_error_statuses_become_backend_response_errors(
     assert exc.status_code == status and exc.retryable is retryable
     assert exc.backend == "openai" and exc.model == MODEL
     assert f"injected failure {status}" in str(exc)
-    assert isinstance(exc.__cause__, openai.APIStatusError)
+    assert isinstance(exc.__cause__, UpstreamStatus)
 
 
 def test_a_wrong_key_is_401_with_a_hint(openai_server: OpenAITestServer) -> None:
@@ -203,6 +215,72 @@ def test_async_errors_are_mapped_too(
     assert info.value.status_code == 429
     with pytest.raises(ModelNotFound):
         asyncio.run(run(_request("qwen-missing")))
+
+
+def _astream(backend: OpenAIBackend, request: GenerateRequest) -> list[Any]:
+    async def run() -> list[Any]:
+        return [chunk async for chunk in backend.astream(request)]
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["astream", "agenerate"])
+@pytest.mark.parametrize(
+    ("fault", "error", "match"),
+    [
+        ({"stall_s": 60.0}, BackendTimeout, "did not answer in time"),
+        ({"api_key": "right"}, BackendResponseError, "answered 401"),
+        ({"fail_status": 503}, BackendResponseError, "answered 503"),
+        ({"usage": {"prompt_tokens": "many"}}, BackendResponseError, "prompt_tokens"),
+    ],
+    ids=["stall", "wrong key", "503", "bad usage"],
+)
+def test_async_faults_are_the_sync_ones_typed_errors(
+    openai_server: OpenAITestServer,
+    fault: dict[str, Any],
+    error: type[RouterError],
+    match: str,
+    stream: bool,
+) -> None:
+    """The async path runs on aiohttp, the sync one on httpx: the faults the sync
+    tests inject, injected again, are the same typed errors."""
+    backend = OpenAIBackend(base_url=openai_server.base_url, api_key="k", timeout=0.5)
+    for name, value in fault.items():
+        setattr(openai_server.faults, name, value)
+    with pytest.raises(error, match=match) as info:
+        if stream:
+            _astream(backend, _request())
+        else:
+            asyncio.run(backend.agenerate(_request()))
+    assert openai_server.base_url in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("fault", "error", "match"),
+    [
+        ({"drop_after": 2}, BackendUnavailable, "lost after 3 chunks"),
+        ({"error_after": 1}, BackendResponseError, "engine died"),
+        ({"garbage_after": 1}, BackendResponseError, "malformed"),
+    ],
+    ids=["cut", "error event", "not an object"],
+)
+def test_async_faults_mid_stream_are_the_sync_ones_typed_errors(
+    backend: OpenAIBackend,
+    openai_server: OpenAITestServer,
+    fault: dict[str, Any],
+    error: type[RouterError],
+    match: str,
+) -> None:
+    for name, value in fault.items():
+        setattr(openai_server.faults, name, value)
+    with pytest.raises(error, match=match):
+        _astream(backend, _request())
+
+
+def test_async_model_listing(
+    backend: OpenAIBackend, openai_server: OpenAITestServer
+) -> None:
+    assert sorted(asyncio.run(backend.alist_models())) == sorted(openai_server.models)
 
 
 def test_an_unreadable_image_fails_before_any_request(
@@ -342,10 +420,9 @@ def test_each_part_of_an_event_that_is_not_an_object_is_refused(
 
 def test_a_completion_without_choices_is_refused() -> None:
     """Before, ``choices: []`` raised an IndexError from inside the backend."""
-    from openai.types.chat import ChatCompletion
-    from qwen_router.backends.openai_compat.wire import MalformedEvent, completion_delta
+    from qwen_router.backends.openai_compat.wire import completion_delta
 
-    reply = ChatCompletion.model_construct(id="c", choices=[], created=0, model="m")
+    reply = {"id": "c", "object": "chat.completion", "choices": [], "model": "m"}
     with pytest.raises(MalformedEvent, match="no choices"):
         completion_delta(reply)
 

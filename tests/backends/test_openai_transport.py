@@ -1,0 +1,137 @@
+"""The OpenAI-compatible backend's HTTP transport: Server-Sent Events decoded from the
+bytes as they arrive (split anywhere, as TCP splits them), and both clients' requests
+as a server receives them."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+from qwen_router.backends.openai_compat.transport import (
+    LINE_LIMIT,
+    AsyncTransport,
+    Endpoint,
+    EventDecoder,
+    StreamError,
+    SyncTransport,
+    UpstreamStatus,
+)
+from qwen_router.backends.openai_compat.wire import MalformedEvent
+from support.openai_server import OpenAITestServer
+
+STREAM = (
+    b": a comment, read past\r\n"
+    b'data: {"choices": [{"delta": {"content": "caf\xc3\xa9"}}]}\r\n'
+    b"\r\n"
+    b"event: message\n"
+    b"id: 7\n"
+    b'data: {"choices": [{"delta":\n'
+    b'data: {"content": "two lines"}}]}\n'
+    b"\n"
+    b"data: [DONE]\n\n"
+    b'data: {"after": "done"}\n\n'
+)
+EVENTS = [
+    {"choices": [{"delta": {"content": "café"}}]},
+    {"choices": [{"delta": {"content": "two lines"}}]},
+]
+
+
+def _decode(chunks: list[bytes]) -> tuple[list[dict[str, object]], bool]:
+    decoder = EventDecoder()
+    events = []
+    for chunk in chunks:
+        events += decoder.feed(chunk)
+        if decoder.done:
+            return events, True
+    return events + decoder.end(), decoder.done
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 64, len(STREAM)])
+def test_events_are_the_same_however_the_bytes_are_split(size: int) -> None:
+    """Split every ``size`` bytes: inside ``data:``, between ``\\r`` and ``\\n``, and
+    inside the two bytes of ``é``."""
+    chunks = [STREAM[i : i + size] for i in range(0, len(STREAM), size)]
+    assert _decode(chunks) == (EVENTS, True)
+
+
+def test_a_last_event_without_its_blank_line_still_counts() -> None:
+    events, done = _decode([b'data: {"a": 1}\n\ndata: {"b": 2}'])
+    assert events == [{"a": 1}, {"b": 2}] and not done
+
+
+def test_an_error_object_in_the_stream_raises_with_its_body() -> None:
+    decoder = EventDecoder()
+    with pytest.raises(StreamError) as info:
+        decoder.feed(b'data: {"error": {"message": "engine died"}}\n\n')
+    assert info.value.body == {"message": "engine died"}
+
+
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [(b"[1, 2]", MalformedEvent), (b"{not json", json.JSONDecodeError)],
+)
+def test_data_that_is_not_a_json_object_is_refused(
+    data: bytes, error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        EventDecoder().feed(b"data: " + data + b"\n\n")
+
+
+def test_a_line_that_never_ends_is_refused_not_buffered_forever() -> None:
+    decoder = EventDecoder()
+    decoder.feed(b"data: " + b"x" * (LINE_LIMIT // 2))
+    with pytest.raises(MalformedEvent, match="longer than"):
+        decoder.feed(b"x" * LINE_LIMIT)
+
+
+def test_both_clients_send_the_same_request(openai_server: OpenAITestServer) -> None:
+    """The sync (httpx) and async (aiohttp) transports: the key as a bearer token,
+    the configured headers, the JSON body; the same events back."""
+    openai_server.faults.api_key = "sekret"
+    endpoint = Endpoint(openai_server.base_url, "sekret", 30.0, {"X-Team": "router"})
+    body = {
+        "model": "qwen2.5-tiny",
+        "messages": [{"role": "user", "content": "Hi"}],
+        "max_tokens": 3,
+        "seed": 1,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    sync = SyncTransport(endpoint)
+    try:
+        sync_events = list(sync.events("/chat/completions", body))
+    finally:
+        sync.close()
+    sync_request = openai_server.last
+
+    async def run() -> list[dict[str, object]]:
+        transport = await AsyncTransport.open(endpoint)
+        try:
+            return [e async for e in transport.events("/chat/completions", body)]
+        finally:
+            await transport.close()
+
+    async_events = asyncio.run(run())
+    async_request = openai_server.last
+    for request in (sync_request, async_request):
+        assert request.headers["authorization"] == "Bearer sekret"
+        assert request.headers["x-team"] == "router"
+        assert request.body == body
+    assert len(sync_events) == len(async_events) >= 3
+    assert sync_events[-1].get("usage") and async_events[-1].get("usage")
+
+
+def test_an_error_status_keeps_the_server_s_json_body(
+    openai_server: OpenAITestServer,
+) -> None:
+    openai_server.faults.fail_status = 429
+    transport = SyncTransport(Endpoint(openai_server.base_url, None, 30.0))
+    try:
+        with pytest.raises(UpstreamStatus) as info:
+            transport.post_json("/chat/completions", {"model": "qwen2.5-tiny"})
+    finally:
+        transport.close()
+    assert info.value.status_code == 429
+    assert "injected failure 429" in info.value.body["error"]["message"]
