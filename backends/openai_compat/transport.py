@@ -298,5 +298,9 @@ class AsyncTransport:
             for event in decoder.end():
                 yield event
 
+    @property
+    def closed(self) -> bool:
+        return self._session.closed
+
     async def close(self) -> None:
         await self._session.close()

@@ -5,7 +5,9 @@ as a server receives them."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import warnings
 
 import pytest
 from qwen_router.backends.openai_compat.transport import (
@@ -135,3 +137,24 @@ def test_an_error_status_keeps_the_server_s_json_body(
         transport.close()
     assert info.value.status_code == 429
     assert "injected failure 429" in info.value.body["error"]["message"]
+
+
+def test_a_session_left_open_closes_with_its_event_loop(
+    openai_server: OpenAITestServer,
+) -> None:
+    """``asyncio.run(...)`` without closing (a script calling ``router.ainvoke``):
+    the session closes when the loop shuts down, and nothing warns later."""
+    endpoint = Endpoint(openai_server.base_url, None, 30.0)
+
+    async def use() -> AsyncTransport:
+        transport = await AsyncTransport.open(endpoint)
+        assert not transport.closed
+        await transport.get_json("/models")  # a pooled connection stays open
+        return transport
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        transports = [asyncio.run(use()) for _ in range(2)]
+        assert [t.closed for t in transports] == [True, True]
+        del transports
+        gc.collect()
