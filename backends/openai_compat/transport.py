@@ -13,6 +13,8 @@ each request reached the wire, and the router only needs these three calls.
 from __future__ import annotations
 
 import json
+import urllib.parse
+import urllib.request
 from collections.abc import AsyncIterator, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,6 +31,7 @@ __all__ = [
     "StreamError",
     "SyncTransport",
     "UpstreamStatus",
+    "env_proxy",
 ]
 
 # An error answer is read for its message; a server that sends more is cut short.
@@ -73,6 +76,17 @@ class Endpoint:
             out["Authorization"] = f"Bearer {self.api_key}"
         out.update(self.headers)
         return out
+
+
+def env_proxy(url: str) -> str | None:
+    """The ``HTTP_PROXY`` / ``HTTPS_PROXY`` for ``url``, unless ``NO_PROXY`` names its
+    host: read once per server, as httpx reads them once per client (aiohttp's
+    ``trust_env`` would read the environment, and ``~/.netrc``, on every request)."""
+    parts = urllib.parse.urlsplit(url)
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if proxy is None or urllib.request.proxy_bypass(parts.hostname or ""):
+        return None
+    return proxy
 
 
 def _body_bytes(body: Mapping[str, Any]) -> bytes:
@@ -250,6 +264,7 @@ class AsyncTransport:
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
         self._keeper = self._keep()
+        self._proxy = env_proxy(endpoint.base_url)
         self._session = aiohttp.ClientSession(
             headers=endpoint.request_headers(),
             # per read and per connect, as httpx's single timeout is: a long answer
@@ -258,7 +273,7 @@ class AsyncTransport:
                 total=None, sock_connect=endpoint.timeout, sock_read=endpoint.timeout
             ),
             connector=aiohttp.TCPConnector(limit=1000),
-            trust_env=True,  # HTTP(S)_PROXY / NO_PROXY, as httpx reads them
+            trust_env=False,  # the proxy is read once (env_proxy), not per request
             auto_decompress=True,
         )
 
@@ -270,14 +285,16 @@ class AsyncTransport:
     async def post_json(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """Async twin of :meth:`SyncTransport.post_json` (aiohttp's errors)."""
         async with self._session.post(
-            self.endpoint.url(path), data=_body_bytes(body)
+            self.endpoint.url(path), data=_body_bytes(body), proxy=self._proxy
         ) as response:
             await self._check(response)
             return _json_object(await response.read())
 
     async def get_json(self, path: str) -> dict[str, Any]:
         """Async twin of :meth:`SyncTransport.get_json`."""
-        async with self._session.get(self.endpoint.url(path)) as response:
+        async with self._session.get(
+            self.endpoint.url(path), proxy=self._proxy
+        ) as response:
             await self._check(response)
             return _json_object(await response.read())
 
@@ -286,7 +303,7 @@ class AsyncTransport:
     ) -> AsyncIterator[dict[str, Any]]:
         """Async twin of :meth:`SyncTransport.events`."""
         async with self._session.post(
-            self.endpoint.url(path), data=_body_bytes(body)
+            self.endpoint.url(path), data=_body_bytes(body), proxy=self._proxy
         ) as response:
             await self._check(response)
             decoder = EventDecoder()

@@ -18,6 +18,7 @@ from qwen_router.backends.openai_compat.transport import (
     StreamError,
     SyncTransport,
     UpstreamStatus,
+    env_proxy,
 )
 from qwen_router.backends.openai_compat.wire import MalformedEvent
 from support.openai_server import OpenAITestServer
@@ -158,3 +159,17 @@ def test_a_session_left_open_closes_with_its_event_loop(
         assert [t.closed for t in transports] == [True, True]
         del transports
         gc.collect()
+
+
+def test_the_proxy_comes_from_the_environment_unless_no_proxy_names_the_host(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in ("http_proxy", "https_proxy", "no_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    assert env_proxy("http://vllm.internal:8000/v1") is None
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.internal:3128")
+    assert env_proxy("http://vllm.internal:8000/v1") == "http://proxy.internal:3128"
+    assert env_proxy("https://vllm.internal/v1") is None  # no HTTPS_PROXY
+    monkeypatch.setenv("NO_PROXY", "vllm.internal")
+    assert env_proxy("http://vllm.internal:8000/v1") is None

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +172,51 @@ def test_cancelling_an_async_stream_cancels_the_run(tmp_path: Path) -> None:
         assert asyncio.run(main(router)) == "word "
         assert backend.closed.wait(10)
     assert backend.produced < backend.total
+
+
+class _EagerTokens(BaseBackend):
+    """Fault injection, not a model: an async stream that never suspends between
+    its deltas (as a server's buffered tokens arrive), noting each it hands out."""
+
+    name = "eager"
+    capabilities = Capabilities()
+
+    def __init__(self, log: list[tuple[str, str]]) -> None:
+        self.log = log
+
+    def _raw_stream(self, request: GenerateRequest) -> Iterator[RawDelta]:
+        raise NotImplementedError  # the test streams async only
+
+    async def _araw_stream(self, request: GenerateRequest) -> AsyncIterator[RawDelta]:
+        for word in ("one ", "two ", "three "):
+            self.log.append(("produced", word))
+            yield RawDelta(text=word, tokens=1)
+
+
+@pytest.mark.parametrize("pregel", [False, True], ids=["stepped", "pregel"])
+def test_each_token_reaches_the_consumer_before_the_next_is_read(
+    tmp_path: Path, pregel: bool
+) -> None:
+    """Before, a backend whose stream did not suspend between tokens had every
+    token produced before the consumer saw the first: the answer streamed at once,
+    at its end."""
+    log: list[tuple[str, str]] = []
+    profile = tmp_path / "p.yaml"
+    profile.write_text("name: eager\nroutes:\n  general: {model: 'eager:x'}\n")
+    config = {"callbacks": [_Seen()]} if pregel else None  # callbacks need Pregel
+
+    async def main(router: Router) -> None:
+        async for event in router.astream("Say three words.", config):
+            if event.type == "token":
+                log.append(("received", event.text))
+
+    with Router(profile, backends={"eager": _EagerTokens(log)}) as router:
+        asyncio.run(main(router))
+    assert log == [
+        (kind, word)
+        for word in ("one ", "two ", "three ")
+        for kind in ("produced", "received")
+    ]
 
 
 def test_runs_that_need_pregel_go_through_the_compiled_graph(
