@@ -152,9 +152,10 @@ class _Tokens:
         if chunk.text or chunk.thinking:
             if self.run is not None:
                 await self.run.on_llm_new_token(chunk.text, chunk=self._message(chunk, spec))
-            # the stream's consumer sends this token before this task goes on to
-            # read (and decode) the next one
-            await asyncio.sleep(0)
+            if self.write is not _ignore:
+                # the stream's consumer sends this token before this task goes on
+                # to read (and decode) the next one
+                await asyncio.sleep(0)
 
     async def aclose(self, error: BaseException | None = None) -> None:
         if self.run is not None:
