@@ -48,6 +48,20 @@ class GuardedStreamingResponse(StreamingResponse):
                     await self._on_close()
 
 
+async def _primed(service: RouterService, plan: Plan) -> RouteStream:
+    """A backend slot, and the stream run up to its first token (one disconnect
+    watch covers both waits); the slot is given back if priming fails or is
+    cancelled."""
+    stream = await service.open_stream(plan)
+    try:
+        await stream.prime()
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            await stream.aclose()
+        raise
+    return stream
+
+
 async def start_stream(
     service: RouterService,
     plan: Plan,
@@ -65,14 +79,8 @@ async def start_stream(
         ClientGone: the client disconnected before the first token.
     """
     stream = await until_disconnect(
-        service.open_stream(plan), disconnect_watch(request.receive)
+        _primed(service, plan), disconnect_watch(request.receive)
     )
-    try:
-        await until_disconnect(stream.prime(), disconnect_watch(request.receive))
-    except BaseException:
-        with anyio.CancelScope(shield=True):
-            await stream.aclose()
-        raise
     request.scope.setdefault("state", {})["stream"] = True
     return GuardedStreamingResponse(
         render(stream),
