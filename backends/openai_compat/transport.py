@@ -36,6 +36,9 @@ __all__ = [
 
 # An error answer is read for its message; a server that sends more is cut short.
 ERROR_BODY_LIMIT = 64 * 1024
+# What is read after [DONE] to keep the connection (normally the few bytes that end
+# the chunked body).
+DRAIN_LIMIT = 64 * 1024
 # A streamed line longer than this is a broken stream, not an event to buffer.
 LINE_LIMIT = 8 * 1024 * 1024
 
@@ -89,6 +92,27 @@ def env_proxy(url: str) -> str | None:
     return proxy
 
 
+def _drain(chunks: Iterator[bytes]) -> None:
+    """Read what follows ``[DONE]`` (the chunked body's last chunk), so that the
+    connection goes back to the pool: a response left unread is closed instead, and
+    the next request pays a new connection. A server that goes on sending past
+    :data:`DRAIN_LIMIT` loses its connection."""
+    read = 0
+    for chunk in chunks:
+        read += len(chunk)
+        if read > DRAIN_LIMIT:
+            return
+
+
+async def _adrain(chunks: AsyncIterator[bytes]) -> None:
+    """Async twin of :func:`_drain`."""
+    read = 0
+    async for chunk in chunks:
+        read += len(chunk)
+        if read > DRAIN_LIMIT:
+            return
+
+
 def _body_bytes(body: Mapping[str, Any]) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -137,6 +161,8 @@ class EventDecoder:
             MalformedEvent: it is JSON but not an object, or a line never ends.
             StreamError: it is an ``{"error": ...}`` object.
         """
+        if self.done:
+            return []
         *lines, self._partial = (self._partial + chunk).split(b"\n")
         if len(self._partial) > LINE_LIMIT:
             raise MalformedEvent(f"an event line longer than {LINE_LIMIT} bytes")
@@ -228,12 +254,13 @@ class SyncTransport:
             "POST", self.endpoint.url(path), content=_body_bytes(body)
         ) as response:
             self._check(response)
-            decoder = EventDecoder()
-            for chunk in response.iter_bytes():
+            decoder, chunks = EventDecoder(), response.iter_bytes()
+            for chunk in chunks:
                 yield from decoder.feed(chunk)
                 if decoder.done:
-                    return
+                    break
             yield from decoder.end()
+            _drain(chunks)
 
     def close(self) -> None:
         self._client.close()
@@ -306,14 +333,15 @@ class AsyncTransport:
             self.endpoint.url(path), data=_body_bytes(body), proxy=self._proxy
         ) as response:
             await self._check(response)
-            decoder = EventDecoder()
-            async for chunk in response.content.iter_any():
+            decoder, chunks = EventDecoder(), response.content.iter_any()
+            async for chunk in chunks:
                 for event in decoder.feed(chunk):
                     yield event
                 if decoder.done:
-                    return
+                    break
             for event in decoder.end():
                 yield event
+            await _adrain(chunks)
 
     @property
     def closed(self) -> bool:

@@ -173,3 +173,44 @@ def test_the_proxy_comes_from_the_environment_unless_no_proxy_names_the_host(
     assert env_proxy("https://vllm.internal/v1") is None  # no HTTPS_PROXY
     monkeypatch.setenv("NO_PROXY", "vllm.internal")
     assert env_proxy("http://vllm.internal:8000/v1") is None
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["streamed", "whole"])
+def test_one_connection_serves_request_after_request(
+    openai_server: OpenAITestServer, stream: bool
+) -> None:
+    """Before, a stream left its body unread after ``[DONE]`` (the chunked body's
+    last chunk), so its connection could not go back to the pool: every streamed
+    request paid a new TCP connection."""
+    endpoint = Endpoint(openai_server.base_url, None, 30.0)
+    body = {"model": "qwen2.5-tiny", "messages": [{"role": "user", "content": "Hi"}],
+            "max_tokens": 2, "stream": stream}  # fmt: skip
+
+    def sync_round(transport: SyncTransport) -> None:
+        if stream:
+            assert list(transport.events("/chat/completions", body))
+        else:
+            assert transport.post_json("/chat/completions", body)["choices"]
+
+    async def async_rounds() -> None:
+        transport = await AsyncTransport.open(endpoint)
+        try:
+            for _ in range(3):
+                if stream:
+                    assert [e async for e in transport.events("/chat/completions", body)]
+                else:
+                    reply = await transport.post_json("/chat/completions", body)
+                    assert reply["choices"]
+        finally:
+            await transport.close()
+
+    before = openai_server.connections
+    sync = SyncTransport(endpoint)
+    try:
+        for _ in range(3):
+            sync_round(sync)
+    finally:
+        sync.close()
+    assert openai_server.connections - before == 1
+    asyncio.run(async_rounds())
+    assert openai_server.connections - before == 2

@@ -59,6 +59,7 @@ class LoopbackServer:
         self._wake = threading.Event()  # set by stop(): stalled requests wake up
         self._lock = threading.Lock()
         self._conns: set[socket.socket] = set()
+        self.connections = 0  # accepted since start, for connection-reuse checks
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
@@ -114,6 +115,7 @@ class LoopbackServer:
     def _track(self, conn: socket.socket) -> None:
         with self._lock:
             self._conns.add(conn)
+            self.connections += 1
 
     def _untrack(self, conn: socket.socket) -> None:
         with self._lock:
