@@ -475,6 +475,13 @@ def _print(report: dict[str, Any]) -> None:
                     f"  floor, {what}: added {t[f'{name}_added_first_ms']:.1f} ms "
                     f"first token, {t[f'{name}_added_per_token_ms']:.2f} ms per token"
                 )
+        if "serve_cpu_ms" in t:
+            proxy_cpu, serve_cpu = t.get("proxy_cpu_ms") or 0.0, t["serve_cpu_ms"]
+            ratio = f" ({serve_cpu / proxy_cpu:.1f}x the bare proxy)" if proxy_cpu else ""
+            print(
+                f"  CPU per stream: serve {serve_cpu:.1f} ms{ratio}, bare proxy "
+                f"{proxy_cpu:.1f} ms, graph proxy {t.get('graph_proxy_cpu_ms', 0):.1f} ms"
+            )
     if m := report.get("model"):
         print(
             f"\n[model] Router.invoke, bundled model, max_tokens {m['max_tokens']}"

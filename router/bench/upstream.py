@@ -20,6 +20,7 @@ from typing import Any
 
 from qwen_router.bench.baselines import BARE_GRAPH_PROXY, BARE_PROXY
 from qwen_router.bench.server import (
+    cpu_seconds,
     free_port,
     median,
     start_server,
@@ -55,6 +56,8 @@ def _start_llama_server(gguf: Path, port: int, log: Any) -> subprocess.Popen[Any
 
 
 Sample = tuple[float, float, float, int]
+# the sides that are servers of ours, in the order they are started
+_SERVERS = ("proxy", "graph_proxy", "serve")
 
 
 def _per_token(row: Sample) -> float | None:
@@ -146,6 +149,9 @@ def bench_stream(
         urls["serve"] = f"http://127.0.0.1:{port}"
         wait_ready(urls["serve"], procs[-1], 1)
 
+        pids = {name: proc.pid for name, proc in zip(_SERVERS, procs, strict=True)}
+        cpu = dict.fromkeys(pids, 0.0)
+
         async def measure() -> dict[str, list[Sample]]:
             got: dict[str, list[Sample]] = {name: [] for name in urls}
             async with httpx.AsyncClient(timeout=120) as client:
@@ -153,7 +159,10 @@ def bench_stream(
                     await _stream_once(client, url, max_tokens)
                 for _ in range(rounds * requests):
                     for name, url in urls.items():
+                        before = cpu_seconds(pids[name]) if name in pids else None
                         got[name].append(await _stream_once(client, url, max_tokens))
+                        if before is not None:
+                            cpu[name] += (cpu_seconds(pids[name]) or before) - before
             return got
 
         got = asyncio.run(measure())
@@ -178,8 +187,10 @@ def bench_stream(
             ) * 1000
     # paired: each stream against the direct stream taken just before it, so a drift
     # of the machine's speed between rounds cancels out of what is added
-    for name in ("serve", "proxy", "graph_proxy"):
+    for name in _SERVERS:
         prefix = "" if name == "serve" else f"{name}_"
+        # the server process's CPU per stream (clock ticks: coarse, summed over all)
+        out[f"{name}_cpu_ms"] = cpu[name] / len(got[name]) * 1000
         for part, of in MEASURES.items():
             out[f"{prefix}added_{part}_ms"] = (
                 paired_added(got[name], got["direct"], of) or 0.0
