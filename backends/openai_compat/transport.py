@@ -12,6 +12,8 @@ each request reached the wire, and the router only needs these three calls.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import urllib.parse
 import urllib.request
@@ -39,6 +41,7 @@ ERROR_BODY_LIMIT = 64 * 1024
 # What is read after [DONE] to keep the connection (normally the few bytes that end
 # the chunked body).
 DRAIN_LIMIT = 64 * 1024
+DRAIN_TIMEOUT_S = 0.1
 # A streamed line longer than this is a broken stream, not an event to buffer.
 LINE_LIMIT = 8 * 1024 * 1024
 
@@ -67,7 +70,7 @@ class Endpoint:
 
     base_url: str
     api_key: str | None
-    timeout: float
+    timeout: float | None  # seconds per connect and per read; None: no limit
     headers: Mapping[str, str] = field(default_factory=dict)
 
     def url(self, path: str) -> str:
@@ -92,25 +95,23 @@ def env_proxy(url: str) -> str | None:
     return proxy
 
 
-def _drain(chunks: Iterator[bytes]) -> None:
-    """Read what follows ``[DONE]`` (the chunked body's last chunk), so that the
+async def _drain(response: aiohttp.ClientResponse) -> None:
+    """Read what follows ``[DONE]`` (the chunked body's last bytes), so that the
     connection goes back to the pool: a response left unread is closed instead, and
-    the next request pays a new connection. A server that goes on sending past
-    :data:`DRAIN_LIMIT` loses its connection."""
-    read = 0
-    for chunk in chunks:
-        read += len(chunk)
-        if read > DRAIN_LIMIT:
-            return
+    the next request pays a new connection. Bounded, as the openai SDK bounds its
+    drain: a server that keeps the finished stream open, or sends more than
+    :data:`DRAIN_LIMIT`, loses its connection, and a failure here is not the
+    request's (its answer is complete)."""
 
+    async def read_rest() -> None:
+        read = 0
+        async for chunk in response.content.iter_any():
+            read += len(chunk)
+            if read > DRAIN_LIMIT:
+                return
 
-async def _adrain(chunks: AsyncIterator[bytes]) -> None:
-    """Async twin of :func:`_drain`."""
-    read = 0
-    async for chunk in chunks:
-        read += len(chunk)
-        if read > DRAIN_LIMIT:
-            return
+    with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError, TimeoutError):
+        await asyncio.wait_for(read_rest(), DRAIN_TIMEOUT_S)
 
 
 def _body_bytes(body: Mapping[str, Any]) -> bytes:
@@ -254,13 +255,12 @@ class SyncTransport:
             "POST", self.endpoint.url(path), content=_body_bytes(body)
         ) as response:
             self._check(response)
-            decoder, chunks = EventDecoder(), response.iter_bytes()
-            for chunk in chunks:
+            decoder = EventDecoder()
+            for chunk in response.iter_bytes():
                 yield from decoder.feed(chunk)
                 if decoder.done:
-                    break
+                    return  # no drain: a blocking read has no deadline of its own
             yield from decoder.end()
-            _drain(chunks)
 
     def close(self) -> None:
         self._client.close()
@@ -333,15 +333,15 @@ class AsyncTransport:
             self.endpoint.url(path), data=_body_bytes(body), proxy=self._proxy
         ) as response:
             await self._check(response)
-            decoder, chunks = EventDecoder(), response.content.iter_any()
-            async for chunk in chunks:
+            decoder = EventDecoder()
+            async for chunk in response.content.iter_any():
                 for event in decoder.feed(chunk):
                     yield event
                 if decoder.done:
-                    break
+                    await _drain(response)
+                    return
             for event in decoder.end():
                 yield event
-            await _adrain(chunks)
 
     @property
     def closed(self) -> bool:

@@ -179,20 +179,15 @@ def test_the_proxy_comes_from_the_environment_unless_no_proxy_names_the_host(
 def test_one_connection_serves_request_after_request(
     openai_server: OpenAITestServer, stream: bool
 ) -> None:
-    """Before, a stream left its body unread after ``[DONE]`` (the chunked body's
-    last chunk), so its connection could not go back to the pool: every streamed
-    request paid a new TCP connection."""
+    """Before, an async stream left its body unread after ``[DONE]`` (the chunked
+    body's last chunk), so its connection could not go back to the pool: every
+    streamed request paid a new TCP connection. (A sync stream still does, as the
+    openai SDK's did: a blocking read after ``[DONE]`` has no deadline.)"""
     endpoint = Endpoint(openai_server.base_url, None, 30.0)
     body = {"model": "qwen2.5-tiny", "messages": [{"role": "user", "content": "Hi"}],
             "max_tokens": 2, "stream": stream}  # fmt: skip
 
-    def sync_round(transport: SyncTransport) -> None:
-        if stream:
-            assert list(transport.events("/chat/completions", body))
-        else:
-            assert transport.post_json("/chat/completions", body)["choices"]
-
-    async def async_rounds() -> None:
+    async def rounds() -> None:
         transport = await AsyncTransport.open(endpoint)
         try:
             for _ in range(3):
@@ -205,12 +200,37 @@ def test_one_connection_serves_request_after_request(
             await transport.close()
 
     before = openai_server.connections
-    sync = SyncTransport(endpoint)
-    try:
-        for _ in range(3):
-            sync_round(sync)
-    finally:
-        sync.close()
+    asyncio.run(rounds())
     assert openai_server.connections - before == 1
-    asyncio.run(async_rounds())
-    assert openai_server.connections - before == 2
+    if not stream:
+        sync = SyncTransport(endpoint)
+        try:
+            for _ in range(3):
+                assert sync.post_json("/chat/completions", body)["choices"]
+        finally:
+            sync.close()
+        assert openai_server.connections - before == 2
+
+
+def test_a_server_that_holds_a_finished_stream_open_does_not_hold_the_answer(
+    openai_server: OpenAITestServer,
+) -> None:
+    """After ``[DONE]`` the rest of the body is read for the connection's sake, for
+    a tenth of a second at most: a server that never ends the body costs the
+    connection, not the answer (which is complete)."""
+    openai_server.faults.hold_after_done_s = 30.0
+    endpoint = Endpoint(openai_server.base_url, None, 60.0)
+    body = {"model": "qwen2.5-tiny", "messages": [{"role": "user", "content": "Hi"}],
+            "max_tokens": 2, "stream": True}  # fmt: skip
+
+    async def run() -> tuple[int, float]:
+        transport = await AsyncTransport.open(endpoint)
+        try:
+            start = asyncio.get_running_loop().time()
+            events = [e async for e in transport.events("/chat/completions", body)]
+            return len(events), asyncio.get_running_loop().time() - start
+        finally:
+            await transport.close()
+
+    count, seconds = asyncio.run(run())
+    assert count >= 2 and seconds < 20  # not the server's 30 s hold

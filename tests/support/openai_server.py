@@ -73,6 +73,7 @@ class Faults:
     drop_after: int | None = None  # stream this many deltas, then cut the connection
     error_after: int | None = None  # stream this many deltas, then a data: {"error"}
     garbage_after: int | None = None  # this many deltas, then a data: [1, 2]
+    hold_after_done_s: float = 0.0  # after data: [DONE], keep the body open this long
     api_key: str | None = None  # demand ``Authorization: Bearer <api_key>``
     reasoning_field: str = "reasoning_content"  # newer vLLM: "reasoning"
     ignore_continue: bool = False  # llama-cpp-python: a fresh reply, never a continuation
@@ -313,6 +314,8 @@ class _Handler(JSONHandler):
             usage = faults.usage or _usage(end["usage"])
             self._event({**base, "choices": [], "usage": usage})
         self._event("[DONE]")
+        if faults.hold_after_done_s:
+            self.app.stall(faults.hold_after_done_s)
         self._end_chunked()
 
 
