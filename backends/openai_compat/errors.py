@@ -34,6 +34,7 @@ from .wire import MalformedEvent
 __all__ = ["ERROR_TABLE", "ErrorContext", "map_errors", "translate"]
 
 _NAME = "openai"
+DETAIL_CHARS = 300  # of an error body that is not JSON
 _AUTH_HINT = (
     "set backends.openai.api_key or OPENAI_API_KEY (vLLM: the --api-key it runs with)"
 )
@@ -58,6 +59,8 @@ def _detail(exc: BaseException) -> str:
         message = inner.get("message") if isinstance(inner, Mapping) else inner
         if message:
             return str(message)
+    if isinstance(body, str) and body.strip():  # a proxy's text or HTML error page
+        return body.strip()[:DETAIL_CHARS]
     return str(getattr(exc, "message", None) or exc)
 
 

@@ -306,7 +306,11 @@ class AsyncTransport:
 
     async def _check(self, response: aiohttp.ClientResponse) -> None:
         if response.status >= 400:
-            raw = await response.content.read(ERROR_BODY_LIMIT)
+            raw = b""
+            async for part in response.content.iter_any():
+                raw += part
+                if len(raw) >= ERROR_BODY_LIMIT:
+                    break
             raise UpstreamStatus(response.status, _error_body(raw))
 
     async def post_json(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:

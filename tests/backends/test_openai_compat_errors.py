@@ -20,7 +20,11 @@ from qwen_router.backends.base import Backend, GenerateRequest
 from qwen_router.backends.dispatch import Attempt, Dispatcher
 from qwen_router.backends.hf import HFBackend
 from qwen_router.backends.openai_compat import OpenAIBackend
-from qwen_router.backends.openai_compat.errors import ERROR_TABLE
+from qwen_router.backends.openai_compat.errors import (
+    ERROR_TABLE,
+    ErrorContext,
+    translate,
+)
 from qwen_router.backends.openai_compat.transport import StreamError, UpstreamStatus
 from qwen_router.backends.openai_compat.wire import MalformedEvent
 from qwen_router.errors import (
@@ -113,6 +117,16 @@ def test_error_statuses_become_backend_response_errors(
     assert exc.backend == "openai" and exc.model == MODEL
     assert f"injected failure {status}" in str(exc)
     assert isinstance(exc.__cause__, UpstreamStatus)
+
+
+def test_an_error_body_that_is_not_json_is_quoted_short() -> None:
+    """A proxy in front of the engine (nginx, a load balancer) answers with text or
+    HTML: the message quotes its start instead of saying only the status."""
+    page = "<html><body><h1>502 Bad Gateway</h1></body></html>" + " " * 1000 + "x"
+    exc = translate(UpstreamStatus(502, page), ErrorContext("http://gw/v1", MODEL))
+    assert isinstance(exc, BackendResponseError) and exc.status_code == 502
+    assert "502 Bad Gateway" in str(exc) and "x" not in str(exc).split("</html>")[1]
+    assert exc.retryable
 
 
 def test_a_wrong_key_is_401_with_a_hint(openai_server: OpenAITestServer) -> None:
