@@ -13,11 +13,11 @@ each request reached the wire, and the router only needs these three calls.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import urllib.parse
 import urllib.request
 from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,7 +110,7 @@ async def _drain(response: aiohttp.ClientResponse) -> None:
             if read > DRAIN_LIMIT:
                 return
 
-    with contextlib.suppress(aiohttp.ClientError, asyncio.TimeoutError, TimeoutError):
+    with suppress(aiohttp.ClientError, asyncio.TimeoutError, TimeoutError):
         await asyncio.wait_for(read_rest(), DRAIN_TIMEOUT_S)
 
 
@@ -179,7 +179,7 @@ class EventDecoder:
     def end(self) -> list[dict[str, Any]]:
         """The last event, when the stream ended without a blank line after it."""
         tail, self._partial = self._partial, b""
-        events = [] if self.done else self.feed(tail + b"\n")
+        events = self.feed(tail + b"\n")
         if not self.done and (event := self._dispatch()) is not None:
             events.append(event)
         return events
@@ -215,6 +215,13 @@ class SyncTransport:
             headers=endpoint.request_headers(),
         )
 
+    def _post(
+        self, path: str, body: Mapping[str, Any]
+    ) -> AbstractContextManager[httpx.Response]:
+        return self._client.stream(
+            "POST", self.endpoint.url(path), content=_body_bytes(body)
+        )
+
     def _check(self, response: httpx.Response) -> None:
         if response.status_code >= 400:
             raw = b""
@@ -232,9 +239,7 @@ class SyncTransport:
             httpx.HTTPError: the exchange failed (connection, timeout).
             json.JSONDecodeError, MalformedEvent: the answer is not a JSON object.
         """
-        with self._client.stream(
-            "POST", self.endpoint.url(path), content=_body_bytes(body)
-        ) as response:
+        with self._post(path, body) as response:
             self._check(response)
             return _json_object(response.read())
 
@@ -251,9 +256,7 @@ class SyncTransport:
             StreamError: an error event in the stream.
             And what :meth:`post_json` and :meth:`EventDecoder.feed` raise.
         """
-        with self._client.stream(
-            "POST", self.endpoint.url(path), content=_body_bytes(body)
-        ) as response:
+        with self._post(path, body) as response:
             self._check(response)
             decoder = EventDecoder()
             for chunk in response.iter_bytes():
@@ -304,6 +307,13 @@ class AsyncTransport:
             auto_decompress=True,
         )
 
+    def _post(
+        self, path: str, body: Mapping[str, Any]
+    ) -> AbstractAsyncContextManager[aiohttp.ClientResponse]:
+        return self._session.post(
+            self.endpoint.url(path), data=_body_bytes(body), proxy=self._proxy
+        )
+
     async def _check(self, response: aiohttp.ClientResponse) -> None:
         if response.status >= 400:
             raw = b""
@@ -315,9 +325,7 @@ class AsyncTransport:
 
     async def post_json(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """Async twin of :meth:`SyncTransport.post_json` (aiohttp's errors)."""
-        async with self._session.post(
-            self.endpoint.url(path), data=_body_bytes(body), proxy=self._proxy
-        ) as response:
+        async with self._post(path, body) as response:
             await self._check(response)
             return _json_object(await response.read())
 
@@ -333,9 +341,7 @@ class AsyncTransport:
         self, path: str, body: Mapping[str, Any]
     ) -> AsyncIterator[dict[str, Any]]:
         """Async twin of :meth:`SyncTransport.events`."""
-        async with self._session.post(
-            self.endpoint.url(path), data=_body_bytes(body), proxy=self._proxy
-        ) as response:
+        async with self._post(path, body) as response:
             await self._check(response)
             decoder = EventDecoder()
             async for chunk in response.content.iter_any():
