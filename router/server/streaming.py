@@ -5,6 +5,7 @@ when the client disconnects)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import anyio
@@ -12,7 +13,7 @@ from fastapi import Request
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from .disconnect import disconnect_watch, until_disconnect
+from .disconnect import ClientGone, disconnect_watch, until_disconnect
 from .service import Plan, RouterService, RouteStream
 
 __all__ = ["REPAIR_NOTE", "GuardedStreamingResponse", "start_stream"]
@@ -22,7 +23,14 @@ REPAIR_NOTE = "\n\n[verifier refuted the answer; repairing]\n\n"
 
 
 class GuardedStreamingResponse(StreamingResponse):
-    """``StreamingResponse`` that runs ``on_close`` once, shielded from cancellation."""
+    """``StreamingResponse`` that runs ``on_close`` once, shielded from cancellation.
+
+    The body is sent from the handler's own task, raced against one disconnect
+    watch (:func:`until_disconnect`). Starlette's own response, under an ASGI
+    server older than spec 2.4 (uvicorn), opens a task group and sends from a task
+    started in it: the first byte then waits a turn of the event loop, and each
+    stream pays for the group.
+    """
 
     def __init__(
         self,
@@ -37,7 +45,10 @@ class GuardedStreamingResponse(StreamingResponse):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:
-            await super().__call__(scope, receive, send)
+            with contextlib.suppress(ClientGone):  # nobody left to send to
+                await until_disconnect(
+                    self.stream_response(send), disconnect_watch(receive)
+                )
         finally:
             with anyio.CancelScope(shield=True):
                 closer = getattr(self.body_iterator, "aclose", None)
