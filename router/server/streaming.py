@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 import anyio
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
@@ -49,6 +50,8 @@ class GuardedStreamingResponse(StreamingResponse):
                 await until_disconnect(
                     self.stream_response(send), disconnect_watch(receive)
                 )
+        except OSError:  # a spec 2.4 server's send to a gone client, as Starlette maps it
+            raise ClientDisconnect() from None
         finally:
             with anyio.CancelScope(shield=True):
                 closer = getattr(self.body_iterator, "aclose", None)

@@ -7,7 +7,9 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+import pytest
 from qwen_router.server.streaming import GuardedStreamingResponse
+from starlette.requests import ClientDisconnect
 
 SCOPE: dict[str, Any] = {
     "type": "http",
@@ -92,3 +94,37 @@ def test_a_client_gone_mid_body_closes_the_stream_once_and_raises_nothing() -> N
     asyncio.run(run())
     assert closed == ["body", "slot"]
     assert [m.get("body") for m in sent[1:]] == [b"data: first\n\n"]
+
+
+def test_a_send_that_fails_with_oserror_is_a_client_disconnect() -> None:
+    """An ASGI 2.4 server reports a gone client by failing ``send`` with OSError;
+    it reads as Starlette reads it, and the stream still closes once."""
+    closed: list[str] = []
+
+    async def body() -> AsyncIterator[str]:
+        try:
+            yield "data: first\n\n"
+        finally:
+            closed.append("body")
+
+    async def receive() -> dict[str, Any]:
+        await asyncio.Event().wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            raise OSError("connection reset")
+
+    async def on_close() -> None:
+        closed.append("slot")
+
+    async def run() -> None:
+        response = GuardedStreamingResponse(
+            body(), on_close=on_close, media_type="text/event-stream"
+        )
+        scope = {**SCOPE, "asgi": {"version": "3.0", "spec_version": "2.4"}}
+        with pytest.raises(ClientDisconnect):
+            await response(scope, receive, send)
+
+    asyncio.run(run())
+    assert closed == ["body", "slot"]
