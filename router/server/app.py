@@ -35,7 +35,7 @@ from . import ollama_api, openai_api
 from .errors import ErrorBoundaryMiddleware, install_error_handlers
 from .logs import RequestLogMiddleware
 from .metrics import CONTENT_TYPE, Metrics
-from .responses import STREAM_MODELS, Health, Readiness, dump
+from .responses import STREAM_MODELS, Health, Readiness, model_response
 from .security import Authenticator, AuthMiddleware, BodyLimitMiddleware
 from .service import RouterService
 
@@ -98,20 +98,20 @@ def _ops_router() -> APIRouter:
     ops = APIRouter(tags=["operations"])
 
     @ops.get("/healthz", response_model=Health)
-    async def healthz() -> JSONResponse:
+    async def healthz() -> Response:
         """Liveness: the process answers."""
-        return JSONResponse(dump(Health(status="ok")))
+        return model_response(Health(status="ok"))
 
     @ops.get(
         "/readyz",
         response_model=Readiness,
         responses={503: {"model": Readiness, "description": "starting or not ready"}},
     )
-    async def readyz(request: Request) -> JSONResponse:
+    async def readyz(request: Request) -> Response:
         """Readiness: started, and every route has a model that is present/reachable."""
         app = request.app
         if not getattr(app.state, "ready", False):
-            return JSONResponse(dump(Readiness(status="starting")), status_code=503)
+            return model_response(Readiness(status="starting"), status_code=503)
         now = time.monotonic()
         cached = app.state.readyz_cache
         if cached is None or now - cached[0] > app.state.settings.readyz_cache_s:
@@ -124,10 +124,10 @@ def _ops_router() -> APIRouter:
         body = Readiness.model_validate(
             {"status": "ready" if ok else "not ready", "routes": rows}
         )
-        return JSONResponse(dump(body), status_code=200 if ok else 503)
+        return model_response(body, status_code=200 if ok else 503)
 
     @ops.get("/health", responses={503: {"description": "some route has no model left"}})
-    async def health(request: Request) -> JSONResponse:
+    async def health(request: Request) -> Response:
         """Levels per backend and model from recent calls against the profile's
         ``health`` thresholds, each with its reason and a recommendation."""
         service = request.app.state.service

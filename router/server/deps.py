@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import Depends, Request
+from fastapi import Request
 
 from .errors import ApiError
 from .service import RouterService
@@ -49,12 +49,16 @@ async def authorized(request: Request) -> str:
     return str(caller)
 
 
-async def admitted(request: Request, caller: str = Depends(authorized)) -> str:
+async def admitted(request: Request) -> str:
     """The caller, once its rate limits admit one more request.
+
+    Authorization is called here rather than declared as a sub-dependency: FastAPI
+    solves each dependency level per request, and this is on every chat request.
 
     Raises:
         ApiError: 401 (auth) or 429 with ``Retry-After`` (rate limit).
     """
+    caller = await authorized(request)
     service = service_of(request)
     try:
         await service.limiter.aadmit(caller)

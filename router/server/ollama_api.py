@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel
 from qwen_router.errors import ImageError, InputError, RouterError
 from qwen_router.types import (
@@ -48,8 +48,8 @@ from .responses import (
     OllamaTags,
     OllamaVersion,
     RouterMetadata,
-    dump,
     dump_json,
+    model_response,
 )
 from .schemas import (
     OllamaBaseRequest,
@@ -310,8 +310,8 @@ async def _serve(
             media_type="application/x-ndjson",
         )
     result = await service.invoke(plan, disconnect_watch(request.receive))
-    return JSONResponse(
-        dump(_answer(result, plan, body.model, chat)), headers=plan.headers(result)
+    return model_response(
+        _answer(result, plan, body.model, chat), headers=plan.headers(result)
     )
 
 
@@ -345,7 +345,7 @@ async def chat(
     if not messages:  # Ollama loads the model and answers at once
         service_of(request).resolve(body.model)
         loaded = _piece(body.model, True, "", "", done=True, done_reason="load")
-        return JSONResponse(dump(loaded))
+        return model_response(loaded)
     return await _serve(request, body, messages, caller, chat=True)
 
 
@@ -366,7 +366,7 @@ async def generate(
     if not body.prompt.strip() and not body.images:
         service_of(request).resolve(body.model)
         loaded = _piece(body.model, False, "", "", done=True, done_reason="load")
-        return JSONResponse(dump(loaded))
+        return model_response(loaded)
     messages = [Message(role="system", content=body.system)] if body.system else []
     user = OllamaMessage(role="user", content=body.prompt, images=body.images)
     messages.append(_message(len(messages), user))
@@ -385,18 +385,18 @@ def _model_row(entry: ModelEntry) -> OllamaModel:
 
 
 @router.get("/tags", response_model=OllamaTags)
-async def tags(request: Request) -> JSONResponse:
+async def tags(request: Request) -> Response:
     """Every model name this server answers to.
 
     Raises:
         ApiError: 503 while the server is starting.
     """
     rows = [_model_row(e) for e in service_of(request).models]
-    return JSONResponse(dump(OllamaTags(models=rows)))
+    return model_response(OllamaTags(models=rows))
 
 
 @router.post("/show", response_model=OllamaShowResponse)
-async def show(body: OllamaShowRequest, request: Request) -> JSONResponse:
+async def show(body: OllamaShowRequest, request: Request) -> Response:
     """Details of one model name, with its capabilities.
 
     Raises:
@@ -421,16 +421,16 @@ async def show(body: OllamaShowRequest, request: Request) -> JSONResponse:
         capabilities=["completion", "thinking", "vision", "tools"],
         modified_at="1970-01-01T00:00:00Z",
     )
-    return JSONResponse(dump(shown))
+    return model_response(shown)
 
 
 @router.get("/ps", response_model=OllamaPs)
-async def ps() -> JSONResponse:
+async def ps() -> Response:
     """Running models (the router manages loading itself; reported empty)."""
-    return JSONResponse(dump(OllamaPs(models=[])))
+    return model_response(OllamaPs(models=[]))
 
 
 @router.get("/version", response_model=OllamaVersion)
-async def version() -> JSONResponse:
+async def version() -> Response:
     """The Ollama API version this server is compatible with."""
-    return JSONResponse(dump(OllamaVersion(version=OLLAMA_COMPAT_VERSION)))
+    return model_response(OllamaVersion(version=OLLAMA_COMPAT_VERSION))

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import Response
 from pydantic import BaseModel
 from qwen_router.errors import ImageError, RouterError
 from qwen_router.images import load_image_bytes
@@ -48,8 +48,8 @@ from .responses import (
     OpenAIError,
     RouterMetadata,
     TokenDetails,
-    dump,
     dump_json,
+    model_response,
 )
 from .schemas import ChatCompletionRequest, ImageUrlPart, OpenAIMessage
 from .service import ModelEntry, Plan, RouteStream
@@ -331,13 +331,13 @@ async def chat_completions(
             media_type="text/event-stream",
         )
     result = await service.invoke(plan, disconnect_watch(request.receive))
-    return JSONResponse(
-        dump(_completion(result, plan, cid, created)), headers=plan.headers(result)
+    return model_response(
+        _completion(result, plan, cid, created), headers=plan.headers(result)
     )
 
 
 @router.get("/models", response_model=ModelList)
-async def list_models(request: Request) -> JSONResponse:
+async def list_models(request: Request) -> Response:
     """``auto``, ``auto:ROUTE`` for every route, and every model of the profile.
 
     Raises:
@@ -357,4 +357,4 @@ async def list_models(request: Request) -> JSONResponse:
             for e in service.models
         ],
     )
-    return JSONResponse(dump(cards))
+    return model_response(cards)

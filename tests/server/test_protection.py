@@ -184,3 +184,37 @@ def test_busy_backend_queues_then_503(fake_server: Any) -> None:
         assert info.value.status_code == 503
         assert info.value.response.headers["retry-after"] == "1"
         stream.close()
+
+
+def test_an_app_without_the_auth_middleware_still_checks_keys_then_limits(
+    fake_profile_yaml: Path,
+) -> None:
+    # The chat endpoints' own dependency checks the key and the rate limit, for an app
+    # mounted without AuthMiddleware; both come before the body is validated.
+    from qwen_router.server import create_app
+    from qwen_router.server.security import AuthMiddleware
+    from qwen_router.settings import Settings
+
+    from .conftest import ServerThread, free_port
+
+    settings = Settings(
+        profile=str(fake_profile_yaml), api_keys=["k"], rate_limit_rpm=1, port=free_port()
+    )
+    app = create_app(settings)
+    app.user_middleware = [m for m in app.user_middleware if m.cls is not AuthMiddleware]
+    server = ServerThread(app, settings).start()
+    try:
+        url = server.url + "/v1/chat/completions"
+        body = {"model": "auto", "messages": HI}
+        anonymous = httpx.post(url, json=body, timeout=60)
+        assert anonymous.status_code == 401
+        assert anonymous.json()["error"]["code"] == "invalid_api_key"
+        keyed = {"Authorization": "Bearer k"}
+        answered = httpx.post(url, json=body, headers=keyed, timeout=60)
+        assert answered.status_code == 200
+        assert answered.json()["choices"][0]["message"]["role"] == "assistant"
+        no_messages = httpx.post(url, json={"model": "auto"}, headers=keyed, timeout=60)
+        assert no_messages.status_code == 429  # the limit, before the body's 400
+        assert int(no_messages.headers["retry-after"]) >= 1
+    finally:
+        server.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,37 @@ def test_cli_serve_options_become_settings() -> None:
     assert (settings.backend_concurrency, settings.queue_timeout_s) == (2, 1.5)
     assert settings.preload is True and settings.host == "127.0.0.1"
     assert isinstance(args, argparse.Namespace)
+
+
+def test_a_model_response_is_its_models_dump_as_utf8_json() -> None:
+    from qwen_router.server.responses import (
+        ChatCompletion,
+        ChatCompletionChoice,
+        ChatCompletionMessage,
+        CompletionUsage,
+        dump,
+        model_response,
+    )
+
+    completion = ChatCompletion(
+        id="chatcmpl-1",
+        created=7,
+        model="fake:m",
+        choices=[
+            ChatCompletionChoice(
+                message=ChatCompletionMessage(content="Grüße, 世界 \u2028"),
+                finish_reason="stop",
+            )
+        ],
+        usage=CompletionUsage(prompt_tokens=3, completion_tokens=2, total_tokens=5),
+    )
+    response = model_response(completion, status_code=201, headers={"x-a": "b"})
+    assert response.status_code == 201
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["x-a"] == "b"
+    assert int(response.headers["content-length"]) == len(response.body)
+    assert json.loads(response.body) == dump(completion)
+    text = response.body.decode("utf-8")
+    assert "Grüße, 世界" in text  # not ASCII-escaped, as JSONResponse had it
+    assert '"logprobs":null' in text  # set to None on purpose: kept
+    assert "reasoning_content" not in text  # unset: left out
