@@ -13,6 +13,7 @@ __all__ = [
     "BARE_GRAPH_PROXY",
     "BARE_LLAMA",
     "BARE_PROXY",
+    "bare_app",
     "bare_graph",
 ]
 
@@ -44,10 +45,19 @@ $work    return {"id": "chatcmpl-" + uuid.uuid4().hex, "object": "chat.completio
 async def ready() -> dict:
     return {"status": "ok"}
 
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
-            access_log=False)
+if __name__ == "__main__":
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
+                access_log=False)
 """)
 BARE_APP = _APP.substitute(setup="", work="")
+
+
+def bare_app() -> Any:
+    """The bare FastAPI app of :data:`BARE_APP` as an ASGI object, for in-process
+    comparisons (its script serves it with uvicorn only when run as ``__main__``)."""
+    namespace: dict[str, Any] = {"__name__": "qwen_router_bare_app"}
+    exec(compile(BARE_APP, "<bare app>", "exec"), namespace)  # our own constant source
+    return namespace["app"]
 
 # The floor of any server that runs a LangGraph graph per request: the bare app,
 # running a bare graph of the router graph's shape (no-op nodes) for every request

@@ -22,9 +22,12 @@ round (so that a change in machine load hits both) and reporting medians over ro
   that proxy adds when it streams through a no-op LangGraph graph.
 - **model**: ``Router.invoke`` on the bundled model: overhead (total minus
   generation) as a share of the request, per route (math pays its verifier).
+- **parts**: where one serve request's time goes, in one process without HTTP
+  (:mod:`.parts`): the request against the bare app's, and its HTTP layer, plan,
+  classification and graph run, each as a share of it.
 
     qwen-router bench overhead [--rounds 3] [--seconds 2] [--concurrency 16]
-                               [--only serve graph ask stream model]
+                               [--only serve graph ask stream model parts]
                                [--ask-prompt TEXT] [--json]
 """
 
@@ -51,6 +54,7 @@ from qwen_router.bench.baselines import (
     BARE_LLAMA,
     bare_graph,
 )
+from qwen_router.bench.parts import bench_parts
 from qwen_router.bench.server import (
     PROMPT,
     HttpxLoad,
@@ -67,7 +71,7 @@ from qwen_router.bench.upstream import bench_stream
 
 __all__ = ["SECTIONS", "main", "run", "warm_up"]
 
-SECTIONS = ("serve", "graph", "ask", "stream", "model")
+SECTIONS = ("serve", "graph", "ask", "stream", "model", "parts")
 ASK_PROMPT = "What is the capital of France?"
 MODEL_PROMPTS = {
     "general": "What is the capital of France?",
@@ -381,6 +385,8 @@ def run(
             )
         if "model" in sections:
             report["model"] = bench_model(rounds=rounds, max_tokens=max_tokens * 2)
+        if "parts" in sections:
+            report["parts"] = bench_parts(tmp, rounds=rounds, calls=calls)
     report["loadavg_after"] = os.getloadavg()
     return report
 
@@ -482,6 +488,8 @@ def _print(report: dict[str, Any]) -> None:
                 f"  CPU per stream: serve {serve_cpu:.1f} ms{ratio}, bare proxy "
                 f"{proxy_cpu:.1f} ms, graph proxy {t.get('graph_proxy_cpu_ms', 0):.1f} ms"
             )
+    if p := report.get("parts"):
+        _print_parts(p)
     if m := report.get("model"):
         print(
             f"\n[model] Router.invoke, bundled model, max_tokens {m['max_tokens']}"
@@ -493,6 +501,30 @@ def _print(report: dict[str, Any]) -> None:
                 f"overhead {row['overhead_ms']:.1f} ms "
                 f"= {100 * (row['share'] or 0):.1f}%"
             )
+
+
+def _print_parts(p: dict[str, Any]) -> None:
+    us, share = p["us"], p["share"]
+    print(
+        f"\n[parts] one serve request in-process (ASGI, no socket), FakeBackend; "
+        f"medians of {p['chunks']} interleaved chunks of {p['calls']} calls"
+    )
+    print(
+        f"  serve {us['serve']:.0f} us, bare app {us['bare']:.0f} us: "
+        f"{p['serve_vs_bare']:.2f}x"
+    )
+    for name, what in (
+        ("http", "HTTP layer (plan and result made before)"),
+        ("plan", "RouterService.plan"),
+        ("classify", "  of it, the classifier"),
+        ("invoke", "RouterService.invoke: gate, graph run, metrics"),
+    ):
+        print(f"  {what:<50}{us[name]:>7.0f} us {100 * share[name]:>5.1f}%")
+    print(
+        f"  each alone, HTTP layer + plan + invoke come to "
+        f"{100 * p['parts_alone']:.0f}% of serve: the rest is what they cost more "
+        f"one after another (likely CPU caches)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -507,7 +539,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=2.0, help="serve: per round")
     parser.add_argument("--concurrency", type=int, default=16, help="serve: clients")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="serve")
-    parser.add_argument("--calls", type=int, default=300, help="graph: per round")
+    parser.add_argument("--calls", type=int, default=300, help="graph, parts: per round")
     parser.add_argument("--streams", type=int, default=6, help="stream: per round")
     parser.add_argument("--max-tokens", type=int, default=16, help="stream, model")
     parser.add_argument("--ask-prompt", default=ASK_PROMPT, help="ask: the prompt")

@@ -123,3 +123,26 @@ def test_added_latency_is_paired_so_drift_between_rounds_cancels() -> None:
     one_token = [(0.012, 0.012, 0.2, 1), *serve[1:]]
     assert paired_added(one_token, direct, MEASURES["per_token"]) == pytest.approx(0.0)
     assert MEASURES["per_token"](one_token[0]) is None
+
+
+def test_parts_section_splits_one_serve_request(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qwen_router.bench.overhead import main
+    from qwen_router.bench.parts import PARTS, bench_parts
+
+    report = bench_parts(tmp_path, rounds=1, calls=50)
+    us = report["us"]
+    assert set(us) == set(PARTS) and all(us[name] > 0 for name in PARTS)
+    # each part is a piece of the whole request, measured in the same chunks
+    assert us["http"] < us["serve"] and us["invoke"] < us["serve"]
+    assert us["classify"] < us["plan"] < us["serve"]
+    assert report["share"]["plan"] == pytest.approx(us["plan"] / us["serve"])
+    assert report["serve_vs_bare"] == pytest.approx(us["serve"] / us["bare"])
+    assert report["parts_alone"] == pytest.approx(
+        (us["http"] + us["plan"] + us["invoke"]) / us["serve"]
+    )
+    assert main(["--only", "parts", "--rounds", "1", "--calls", "50"]) == 0
+    printed = capsys.readouterr().out
+    assert "[parts] one serve request in-process" in printed
+    assert "RouterService.plan" in printed and "HTTP layer" in printed
