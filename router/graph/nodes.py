@@ -33,7 +33,6 @@ from qwen_router.tools.math.repair import choose_repair
 from qwen_router.types import Message, RouteResult, Timings, TraceEvent
 
 from .assets import REPAIR_TEMPLATE, CompiledAssets
-from .planning import trace_event
 from .run_state import Candidate
 from .steps import current_writer
 
@@ -244,22 +243,20 @@ def _after_generation(state: RouterState, out: _Tokens) -> dict[str, Any]:
     timings["thinking_ms"] = timings.get("thinking_ms", 0.0) + result.thinking_ms
     if "first_token_ms" not in timings and result.first_token_ms is not None:
         timings["first_token_ms"] = result.first_token_ms
-    steps: list[TraceEvent] = [
-        trace_event(
-            "generate",
-            out.start,
-            end,
-            {
-                "model": str(spec),
-                "attempts": [a.model_dump(exclude_none=True) for a in out.attempts],
-                "tokens": result.usage.completion_tokens,
-                "finish_reason": result.finish_reason,
-                "tool_calls": [c.name for c in result.tool_calls],
-            },
-        )
-    ]
+    steps = run.step(
+        "generate",
+        out.start,
+        end,
+        lambda: {
+            "model": str(spec),
+            "attempts": [a.model_dump(exclude_none=True) for a in out.attempts],
+            "tokens": result.usage.completion_tokens,
+            "finish_reason": result.finish_reason,
+            "tool_calls": [c.name for c in result.tool_calls],
+        },
+    )
     selection = run.selection
-    if selection.thinking and selection.thinking_budget is not None:
+    if selection.thinking and selection.thinking_budget is not None and not run.answer_only:
         steps.append(
             TraceEvent.model_construct(
                 node="thinking_budget",
@@ -326,8 +323,8 @@ class Verifier:
         end = time.perf_counter()
         timings = dict(run.timings)
         timings["verify_ms"] = timings.get("verify_ms", 0.0) + (end - start) * 1000
-        step = trace_event("verify", start, end, verification.model_dump(exclude_none=True))
-        return {"run": run.advance([step], latest=latest, best=best, timings=timings)}
+        steps = run.step("verify", start, end, lambda: verification.model_dump(exclude_none=True))
+        return {"run": run.advance(steps, latest=latest, best=best, timings=timings)}
 
     async def averify(self, state: RouterState) -> dict[str, Any]:
         return await asyncio.to_thread(self.verify, state)  # sympy: off the loop
@@ -367,12 +364,13 @@ def repair(state: RouterState, assets: CompiledAssets) -> dict[str, Any]:
         Message(role="assistant", content=run.latest.generation.text),
         feedback,
     ]
-    step = trace_event("repair", start, time.perf_counter(), {"finding": finding})
-    return {"run": run.advance([step], prompt=prompt, repairs=run.repairs + 1)}
+    steps = run.step("repair", start, time.perf_counter(), lambda: {"finding": finding})
+    return {"run": run.advance(steps, prompt=prompt, repairs=run.repairs + 1)}
 
 
 class Responder:
-    """The ``respond`` node: the best answer as a RouteResult and an AIMessage."""
+    """The ``respond`` node: the best answer as a RouteResult and an AIMessage (none
+    in an ``answer_only`` run)."""
 
     def respond(self, state: RouterState) -> dict[str, Any]:
         start = time.perf_counter()
@@ -393,7 +391,7 @@ class Responder:
             "model": best.answered_by,
             "confidence": run.decision.confidence,
         }
-        event = trace_event("respond", start, time.perf_counter(), meta)
+        steps = run.step("respond", start, time.perf_counter(), lambda: meta)
         result = RouteResult.model_construct(
             answer=generation.text,
             thinking=generation.thinking,
@@ -411,12 +409,17 @@ class Responder:
             invalid_tool_calls=generation.invalid_tool_calls,
             structured=generation.structured if request.response_format else None,
         )
-        message = AIMessage(
-            content=result.answer,
-            id=best.message_id,
-            tool_calls=[
-                {"id": c.id, "name": c.name, "args": c.arguments} for c in result.tool_calls
-            ],
-            response_metadata={"qwen_router": meta},
-        )
-        return {"result": result, "messages": [message], "run": run.advance([event])}
+        update: dict[str, Any] = {"result": result, "run": run.advance(steps)}
+        if not run.answer_only:
+            update["messages"] = [
+                AIMessage(
+                    content=result.answer,
+                    id=best.message_id,
+                    tool_calls=[
+                        {"id": c.id, "name": c.name, "args": c.arguments}
+                        for c in result.tool_calls
+                    ],
+                    response_metadata={"qwen_router": meta},
+                )
+            ]
+        return update

@@ -5,7 +5,10 @@ Each stage still leaves its own :class:`TraceEvent` (``guard``, ``classify``,
 between them is gone. A request that carries its ``decision`` (the server planned it)
 skips classification; a run whose config carries the caller's whole plan under
 :data:`PLANNED` (``config["configurable"]``) skips the policy too, so the model the
-caller gated and checked is the model the graph runs.
+caller gated and checked is the model the graph runs. A run whose config sets
+:data:`ANSWER_ONLY` is read for its ``result`` alone (the server's non-streamed
+answers): its nodes leave no trace steps and no ``AIMessage``, which nothing would
+read (a stream keeps them: its node events are the steps).
 """
 
 from __future__ import annotations
@@ -21,27 +24,50 @@ from qwen_router.images import ImageLimits, guard_images
 from qwen_router.lc import from_langchain
 from qwen_router.policy import Selection, decide
 from qwen_router.profiles import Profile
+from qwen_router.prompts import PromptTemplate
 from qwen_router.types import Message, RouteDecision, RouteRequest, TraceEvent
 
+from ..observability.tracing import tracer
 from .assets import CompiledAssets
-from .run_state import RunState
+from .run_state import RunState, trace_event
 
 if TYPE_CHECKING:
     from .state import RouterState
 
-__all__ = ["MAX_TEXT_CHARS", "PLANNED", "Planner", "planned_config", "trace_event"]
+__all__ = [
+    "ANSWER_ONLY",
+    "MAX_TEXT_CHARS",
+    "PLANNED",
+    "Planner",
+    "planned_config",
+]
 
 MAX_TEXT_CHARS = 1_000_000
 
 # the configurable key of a plan decided before the run: (RouteDecision, Selection)
 PLANNED = "qwen_router_planned"
+# the configurable key of a run whose caller reads only ``state["result"]``
+ANSWER_ONLY = "qwen_router_answer_only"
 
 
-def planned_config(decision: RouteDecision, selection: Selection) -> dict[str, Any]:
+def planned_config(
+    decision: RouteDecision, selection: Selection, *, answer_only: bool = False
+) -> dict[str, Any]:
     """A run config that hands the graph a plan already decided (``decide``'s output
     for a request whose ``decision`` is set): the graph neither classifies nor
-    re-runs the policy."""
-    return {"configurable": {PLANNED: (decision, selection)}}
+    re-runs the policy. ``answer_only``: the caller reads only the result (no trace
+    steps, no ``AIMessage``)."""
+    configurable: dict[str, Any] = {PLANNED: (decision, selection)}
+    if answer_only:
+        configurable[ANSWER_ONLY] = True
+    return {"configurable": configurable}
+
+
+def _answer_only(config: Any) -> bool:
+    """An :data:`ANSWER_ONLY` run, unless spans record: a node's span carries an event
+    per step, so a traced run keeps its steps."""
+    asked = ((config or {}).get("configurable") or {}).get(ANSWER_ONLY) is True
+    return asked and tracer() is None
 
 
 def _planned(config: Any) -> tuple[RouteDecision, Selection] | None:
@@ -51,12 +77,6 @@ def _planned(config: Any) -> tuple[RouteDecision, Selection] | None:
     return None
 
 AsyncClassify = Callable[[Sequence[Message]], Awaitable[RouteDecision]]
-
-
-def trace_event(node: str, start: float, end: float, detail: dict[str, Any]) -> TraceEvent:
-    # plain construction: pydantic validates these three fields faster than
-    # ``model_construct`` builds them
-    return TraceEvent(node=node, ms=round((end - start) * 1000, 3), detail=detail)
 
 
 def _guard(state: RouterState, limits: ImageLimits) -> tuple[RouteRequest, dict[str, Any]]:
@@ -102,7 +122,9 @@ class Planner:
         t1 = time.perf_counter()
         decision = request.decision or self.classifier.classify(request.messages)
         times = (t0, t1, time.perf_counter())
-        return self._finish(request, decision, guard, times, _planned(config))
+        return self._finish(
+            request, decision, guard, times, _planned(config), _answer_only(config)
+        )
 
     async def aplan(self, state: RouterState, config: Any = None) -> dict[str, Any]:
         """Images are decoded, and a classifier without an async path runs (it may load
@@ -121,7 +143,9 @@ class Planner:
         else:
             decision = await asyncio.to_thread(self.classifier.classify, request.messages)
         times = (t0, t1, time.perf_counter())
-        return self._finish(request, decision, guard, times, _planned(config))
+        return self._finish(
+            request, decision, guard, times, _planned(config), _answer_only(config)
+        )
 
     def _finish(
         self,
@@ -130,6 +154,7 @@ class Planner:
         guard: dict[str, Any],
         times: tuple[float, float, float],
         planned: tuple[RouteDecision, Selection] | None = None,
+        answer_only: bool = False,
     ) -> dict[str, Any]:
         t0, t1, t2 = times
         if planned is not None and request.decision is not None:
@@ -142,26 +167,9 @@ class Planner:
         template = self.assets.template(selection.template)
         prompt = template.render(request.messages, lang=decision.lang)
         t4 = time.perf_counter()
-        classify_detail = {"route": decision.route, "labels": decision.labels, "stage": decision.stage}
-        if request.decision is not None:
-            classify_detail["planned"] = True
-        trace = [
-            trace_event("guard", t0, t1, guard),
-            trace_event("classify", t1, t2, classify_detail),
-            trace_event(
-                "select",
-                t2,
-                t3,
-                {
-                    "route": selection.route,
-                    "models": [str(c) for c in selection.candidates],
-                    "template": selection.template,
-                    "thinking": selection.thinking,
-                    "reasons": selection.reasons,
-                },
-            ),
-            trace_event("render", t3, t4, {"template": template.name, "source": template.source}),
-        ]
+        trace = [] if answer_only else _plan_steps(
+            request, decision, selection, template, guard, (t0, t1, t2, t3, t4)
+        )
         run = RunState(
             request=request,
             started=t0,
@@ -171,5 +179,39 @@ class Planner:
             timings={"classify_ms": (t2 - t1) * 1000},
             trace=trace,
             fresh=len(trace),
+            answer_only=answer_only,
         )
         return {"request": None, "run": run}
+
+
+def _plan_steps(
+    request: RouteRequest,
+    decision: RouteDecision,
+    selection: Selection,
+    template: PromptTemplate,
+    guard: dict[str, Any],
+    times: tuple[float, float, float, float, float],
+) -> list[TraceEvent]:
+    """The plan node's four steps: guard, classify, select and render."""
+    t0, t1, t2, t3, t4 = times
+    classify_detail = {"route": decision.route, "labels": decision.labels, "stage": decision.stage}
+    if request.decision is not None:
+        classify_detail["planned"] = True
+    return [
+        trace_event("guard", t0, t1, guard),
+        trace_event("classify", t1, t2, classify_detail),
+        trace_event(
+            "select",
+            t2,
+            t3,
+            {
+                "route": selection.route,
+                "models": [str(c) for c in selection.candidates],
+                "template": selection.template,
+                "thinking": selection.thinking,
+                "reasons": selection.reasons,
+            },
+        ),
+        trace_event("render", t3, t4, {"template": template.name, "source": template.source}),
+    ]
+

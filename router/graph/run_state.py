@@ -5,6 +5,7 @@ stepper (:mod:`.steps`) runs without loading it."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,13 @@ from qwen_router.types import (
     Verification,
 )
 
-__all__ = ["Candidate", "RunState"]
+__all__ = ["Candidate", "RunState", "trace_event"]
+
+
+def trace_event(node: str, start: float, end: float, detail: dict[str, Any]) -> TraceEvent:
+    # plain construction: pydantic validates these three fields faster than
+    # ``model_construct`` builds them
+    return TraceEvent(node=node, ms=round((end - start) * 1000, 3), detail=detail)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +57,8 @@ class RunState:
     best: Candidate | None = None  # the one to answer with, once verified
     trace: list[TraceEvent] = field(default_factory=list)
     fresh: int = 0  # how many of ``trace``'s steps the latest node added
+    # the caller reads only the result: nodes add no steps and no AIMessage
+    answer_only: bool = False
 
     @property
     def steps(self) -> list[TraceEvent]:
@@ -59,3 +68,8 @@ class RunState:
     def advance(self, steps: list[TraceEvent], **changes: Any) -> RunState:
         """A copy with ``steps`` added to the trace and ``changes`` applied."""
         return dataclasses.replace(self, trace=self.trace + steps, fresh=len(steps), **changes)
+
+    def step(self, node: str, start: float, end: float, detail: Callable[[], dict[str, Any]]) -> list[TraceEvent]:
+        """The node's step for :meth:`advance`: none in an ``answer_only`` run, whose
+        ``detail`` is then never built."""
+        return [] if self.answer_only else [trace_event(node, start, end, detail())]

@@ -78,6 +78,12 @@ class Plan:
         return planned_config(self.decision, self.selection)
 
     @property
+    def answer_config(self) -> dict[str, Any]:
+        """The config of a run read only for its result (a non-streamed answer): the
+        graph leaves no trace steps and no AIMessage, which no response carries."""
+        return planned_config(self.decision, self.selection, answer_only=True)
+
+    @property
     def planned(self) -> str:
         """The model the policy chose first."""
         return str(self.selection.candidates[0])
@@ -341,7 +347,7 @@ class RouterService:
     async def _invoke(self, plan: Plan) -> RouteResult:
         lease = await self._acquire(plan)
         try:
-            return await self.router.ainvoke(plan.request, plan.config)
+            return await self.router.ainvoke(plan.request, plan.answer_config)
         finally:
             lease.release()
 

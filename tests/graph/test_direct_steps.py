@@ -239,3 +239,30 @@ def test_a_router_called_inside_a_runnable_is_a_child_run(tmp_path: Path) -> Non
         outer = RunnableLambda(lambda text: router.invoke(text).answer, name="outer")
         assert outer.invoke("What is the capital of France?", {"callbacks": [seen]}) == "Paris."
     assert seen.chains[0] == "outer" and "plan" in seen.chains
+
+
+def test_an_answer_only_run_answers_the_same_without_steps_or_a_message(
+    tmp_path: Path,
+) -> None:
+    """The server's non-streamed runs read only the result: such a run answers exactly
+    as a full one, on both paths, and builds no trace steps and no AIMessage."""
+    from langchain_core.messages import AIMessage, HumanMessage
+    from qwen_router.graph.planning import ANSWER_ONLY
+
+    answer_only = {"configurable": {ANSWER_ONLY: True}}
+    with _router(tmp_path, [WRONG, RIGHT] * 4) as router:
+        full = router.invoke(MATH)
+        lean = router.invoke(MATH, answer_only)
+        full_state = router.graph.invoke({"messages": [HumanMessage(MATH)]})
+        lean_state = router.graph.invoke(
+            {"messages": [HumanMessage(MATH)]}, answer_only
+        )
+    assert [e.node for e in full.trace][:4] == ["guard", "classify", "select", "render"]
+    assert lean.trace == [] and lean_state["result"].trace == []
+    assert _summary(lean)[:4] == _summary(full)[:4]  # answer, route, repairs, verdict
+    assert lean.repairs == 1 and lean.verification is not None
+    assert lean.usage.completion_tokens == full.usage.completion_tokens
+    assert lean.timings.total_ms > 0 and lean.timings.generate_ms >= 0
+    assert lean_state["result"].answer == full_state["result"].answer == RIGHT
+    assert isinstance(full_state["messages"][-1], AIMessage)
+    assert [type(m) for m in lean_state["messages"]] == [HumanMessage]

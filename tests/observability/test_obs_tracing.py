@@ -179,3 +179,20 @@ def test_configured_from_otel_environment(hf_profile: Path) -> None:
     assert '"gen_ai.operation.name": "chat"' in out
     assert '"service.name": "qr-test"' in out
     assert PROMPT not in out  # neither the spans nor the answer's JSON carry it
+
+
+def test_an_answer_only_run_keeps_its_steps_while_spans_record(
+    spans: Any, tmp_path: Path
+) -> None:
+    """The server asks for answer-only runs (no trace steps); a node's span carries an
+    event per step, so under a tracer the steps are still made."""
+    from qwen_router.graph.planning import ANSWER_ONLY
+
+    profile = tmp_path / "a.yaml"
+    profile.write_text("name: a\nroutes:\n  general: {model: 'fake:a'}\n", encoding="utf-8")
+    with Router(profile, backends={"fake": FakeBackend(reply="calm")}) as router:
+        result = router.invoke(PROMPT, {"configurable": {ANSWER_ONLY: True}})
+    assert [e.node for e in result.trace][:4] == ["guard", "classify", "select", "render"]
+    _, children, _ = _tree(spans)
+    plan = next(s for s in children["qwen_router.request"] if s.name == "qwen_router.plan")
+    assert [e.name for e in plan.events] == ["guard", "classify", "select", "render"]

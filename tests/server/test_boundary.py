@@ -232,7 +232,9 @@ def test_keep_alive_timeout_is_configurable(fake_server: Any) -> None:
             assert sock.recv(65536) == b""  # closed by the server after 1 s idle
 
 
-def test_ollama_stream_marks_repairs_like_openai(tmp_path: Any) -> None:
+def _repairing_server(tmp_path: Any) -> Any:
+    """A server whose math route is verified and repaired once: its model answers
+    2 + 2 wrong, then right."""
     from .conftest import serve, write_fake_profile
 
     path = write_fake_profile(tmp_path / "repair.yaml")
@@ -245,7 +247,11 @@ def test_ollama_stream_marks_repairs_like_openai(tmp_path: Any) -> None:
         ["2 + 2 = 5. The answer is \\boxed{5}", "2 + 2 = 4. The answer is \\boxed{4}"]
     )
     backend = FakeBackend(reply=lambda r: next(answers))
-    with serve(path, backends={"fake": backend}) as server:
+    return serve(path, backends={"fake": backend})
+
+
+def test_ollama_stream_marks_repairs_like_openai(tmp_path: Any) -> None:
+    with _repairing_server(tmp_path) as server:
         with httpx.stream(
             "POST",
             server.url + "/api/chat",
@@ -261,3 +267,23 @@ def test_ollama_stream_marks_repairs_like_openai(tmp_path: Any) -> None:
     assert lines[-1]["done"] and lines[-1]["qwen_router"]["answer"].endswith(
         "\\boxed{4}"
     )
+
+
+def test_a_non_streamed_answer_keeps_its_verdict_and_repairs(tmp_path: Any) -> None:
+    """The server runs a non-streamed request for its result alone (no trace steps, no
+    AIMessage): the verifier, the repair and their report in the body still hold."""
+    with _repairing_server(tmp_path) as server:
+        r = httpx.post(
+            server.url + "/v1/chat/completions",
+            json={
+                "model": "auto:math",
+                "messages": [{"role": "user", "content": "What is 2 + 2?"}],
+            },
+            timeout=120,
+        )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["choices"][0]["message"]["content"].endswith("\\boxed{4}")
+    meta = body["qwen_router"]
+    assert meta["repairs"] == 1 and meta["verification"]["status"] == "verified"
+    assert meta["timings"]["generate_ms"] >= 0 and meta["timings"]["verify_ms"] > 0
