@@ -17,7 +17,8 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import ollama
@@ -34,6 +35,7 @@ from ..base import (
     RawPromptBackend,
 )
 from ..chatml import render_chatml
+from ..loop_lifetime import close_with_loop
 from ..streaming import afinal_result, final_result
 from .errors import ErrorContext, ThinkingUnsupported
 from .errors import map_errors as _map_errors  # the one error boundary
@@ -50,6 +52,13 @@ from .wire import (
 __all__ = ["OllamaBackend"]
 
 DEFAULT_HOST = "http://127.0.0.1:11434"
+
+
+@dataclass(frozen=True, slots=True)
+class _LoopClient:
+    loop: asyncio.AbstractEventLoop
+    client: ollama.AsyncClient
+    keeper: AsyncGenerator[None, None]  # closes the client when ``loop`` shuts down
 
 
 class OllamaBackend(RawPromptBackend):
@@ -81,9 +90,9 @@ class OllamaBackend(RawPromptBackend):
         self._lock = threading.Lock()
         self._client: ollama.Client | None = None
         self._capabilities: dict[str, list[str]] = {}
-        self._aclient: tuple[asyncio.AbstractEventLoop, ollama.AsyncClient] | None = (
-            None
-        )
+        # the async client of one loop, with the keeper that closes it when that loop
+        # shuts down (see loop_lifetime)
+        self._aclient: _LoopClient | None = None
 
     # --- clients ------------------------------------------------------------------
     def _sync(self) -> ollama.Client:
@@ -92,15 +101,16 @@ class OllamaBackend(RawPromptBackend):
                 self._client = ollama.Client(host=self._host_arg, timeout=self.timeout)
             return self._client
 
-    def _async(self) -> ollama.AsyncClient:
+    async def _async(self) -> ollama.AsyncClient:
         loop = asyncio.get_running_loop()  # an httpx.AsyncClient belongs to one loop
-        with self._lock:
-            if self._aclient is None or self._aclient[0] is not loop:
-                self._aclient = (
-                    loop,
-                    ollama.AsyncClient(host=self._host_arg, timeout=self.timeout),
-                )
-            return self._aclient[1]
+        current = self._aclient
+        if current is None or current.loop is not loop:
+            client = ollama.AsyncClient(host=self._host_arg, timeout=self.timeout)
+            # starting the keeper does not suspend: no task of this loop runs between
+            current = _LoopClient(loop, client, await close_with_loop(client.close))
+            with self._lock:
+                self._aclient = current
+        return current.client
 
     def close(self) -> None:
         with self._lock:
@@ -110,9 +120,9 @@ class OllamaBackend(RawPromptBackend):
 
     async def aclose(self) -> None:
         with self._lock:
-            pair, self._aclient = self._aclient, None
-        if pair is not None and pair[0] is asyncio.get_running_loop():
-            await pair[1].close()
+            current, self._aclient = self._aclient, None
+        if current is not None and current.loop is asyncio.get_running_loop():
+            await current.keeper.aclose()  # closes the client
         self.close()
 
     # --- sync I/O -------------------------------------------------------------------
@@ -225,7 +235,7 @@ class OllamaBackend(RawPromptBackend):
     ) -> AsyncIterator[RawDelta]:
         ctx = ErrorContext(self.host, kwargs["model"])
         with _map_errors(ctx):
-            reply = await getattr(self._async(), method)(**kwargs)
+            reply = await getattr(await self._async(), method)(**kwargs)
             if not kwargs["stream"]:
                 ctx.chunks += 1
                 yield read_part(reply, stats)
@@ -311,7 +321,7 @@ class OllamaBackend(RawPromptBackend):
             BackendError: as :meth:`list_models`.
         """
         with _map_errors(ErrorContext(self.host)):
-            listing = await self._async().list()
+            listing = await (await self._async()).list()
         return [m.model for m in listing.models if m.model]
 
     def model_capabilities(self, model: str) -> list[str]:

@@ -16,7 +16,7 @@ import asyncio
 import json
 import urllib.parse
 import urllib.request
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, suppress
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +24,7 @@ from typing import Any
 import aiohttp
 import httpx
 
+from ..loop_lifetime import close_with_loop
 from .wire import MalformedEvent
 
 __all__ = [
@@ -282,18 +283,12 @@ class AsyncTransport:
     @classmethod
     async def open(cls, endpoint: Endpoint) -> AsyncTransport:
         transport = cls(endpoint)
-        await anext(transport._keeper)  # registered with the loop's async generators
+        transport._keeper = await close_with_loop(transport._session.close)
         return transport
-
-    async def _keep(self) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            await self._session.close()
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
-        self._keeper = self._keep()
+        self._keeper: AsyncGenerator[None, None] | None = None
         self._proxy = env_proxy(endpoint.base_url)
         self._session = aiohttp.ClientSession(
             headers=endpoint.request_headers(),

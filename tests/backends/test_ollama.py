@@ -24,6 +24,7 @@ from qwen_router.errors import (
     ModelNotFound,
 )
 from qwen_router.types import GenerationParams, ImagePart, Message, TextPart
+from support.finalizers import finalizer_reports
 from support.ollama_server import OllamaTestServer
 from support.thread_hops import thread_hops
 
@@ -94,6 +95,22 @@ def test_async_stream_and_generate(backend: OllamaBackend) -> None:
     assert chunks[-1].done and chunks[-1].result is not None
     assert chunks[-1].result.text == result.text
     assert result.usage.completion_tokens == 6
+
+
+def test_a_client_left_open_closes_with_its_event_loop(
+    ollama_server: OllamaTestServer,
+) -> None:
+    """``asyncio.run(...)`` per call, never closing the backend (a script calling
+    ``router.ainvoke``): each loop's client and its pooled connection close when
+    that loop shuts down, and no socket is left for the garbage collector."""
+    backend = OllamaBackend(host=ollama_server.host, timeout=60)
+
+    async def use() -> int:
+        return (await backend.agenerate(_req())).usage.completion_tokens
+
+    with finalizer_reports() as reports:
+        assert [asyncio.run(use()) for _ in range(3)] == [6, 6, 6]
+    assert reports == []  # before the fix: an unclosed socket and transport per loop
 
 
 def test_think_true_splits_message_thinking(

@@ -5,9 +5,7 @@ as a server receives them."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
-import warnings
 
 import pytest
 from qwen_router.backends.openai_compat.transport import (
@@ -21,6 +19,7 @@ from qwen_router.backends.openai_compat.transport import (
     env_proxy,
 )
 from qwen_router.backends.openai_compat.wire import MalformedEvent
+from support.finalizers import finalizer_reports
 from support.openai_server import OpenAITestServer
 
 STREAM = (
@@ -153,12 +152,11 @@ def test_a_session_left_open_closes_with_its_event_loop(
         await transport.get_json("/models")  # a pooled connection stays open
         return transport
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", ResourceWarning)
+    with finalizer_reports() as reports:
         transports = [asyncio.run(use()) for _ in range(2)]
         assert [t.closed for t in transports] == [True, True]
         del transports
-        gc.collect()
+    assert reports == []
 
 
 def test_the_proxy_comes_from_the_environment_unless_no_proxy_names_the_host(
