@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from qwen_router.classify.base import Classifier
@@ -63,15 +63,18 @@ def planned_config(
     return {"configurable": configurable}
 
 
+def _configurable(config: Any) -> Mapping[str, Any]:
+    return (config or {}).get("configurable") or {}
+
+
 def _answer_only(config: Any) -> bool:
     """An :data:`ANSWER_ONLY` run, unless spans record: a node's span carries an event
     per step, so a traced run keeps its steps."""
-    asked = ((config or {}).get("configurable") or {}).get(ANSWER_ONLY) is True
-    return asked and tracer() is None
+    return _configurable(config).get(ANSWER_ONLY) is True and tracer() is None
 
 
 def _planned(config: Any) -> tuple[RouteDecision, Selection] | None:
-    planned = ((config or {}).get("configurable") or {}).get(PLANNED)
+    planned = _configurable(config).get(PLANNED)
     if isinstance(planned, tuple) and len(planned) == 2:
         return planned  # type: ignore[return-value]
     return None

@@ -93,7 +93,7 @@ def model_response(
     the standard library's ``json``, which costs about three times as much.
     """
     return Response(
-        model.model_dump_json(exclude_unset=True),
+        dump_json(model),
         status_code=status_code,
         headers=headers,
         media_type="application/json",
